@@ -1,0 +1,64 @@
+"""qingdan (清单): the back office of the bureau's public lists and registers."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+from flask_appbuilder.models.sqla.base import SQLA
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+
+db = SQLA()
+migrate = Migrate()
+csrf = CSRFProtect()
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "migrations")
+
+
+def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    # SQLite ignores foreign keys unless asked, per connection; the other databases enforce them.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the application. `overrides` (tests, scripts) win over config.py."""
+    import config
+
+    app = Flask(__name__, instance_path=config.INSTANCE_DIR)
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY 未设置：生产环境必须通过环境变量 SECRET_KEY 提供密钥；"
+                           "本地试用请设置 QINGDAN_ENV=development。")
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    import flask_appbuilder.security.sqla.models  # noqa: F401  (User, for the stamps)
+
+    from . import drafts, lists  # noqa: F401  (declare every list and its models)
+    from .web.security import QingdanSecurityManager
+
+    db.init_app(app)
+    # SQLite needs batch mode to alter tables in later migrations.
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR,
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)  # FAB does not register it; without it forged POSTs succeed
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_foreign_keys)
+        appbuilder = AppBuilder(security_manager_class=QingdanSecurityManager)
+        appbuilder.init_app(app, db.session)
+        from .web import register_views
+        register_views(appbuilder)
+        from . import audit
+        audit.listen()
+
+    from .cli import register_commands
+    register_commands(app)
+    return app

@@ -1,0 +1,136 @@
+"""Command line: `flask --app app lists …` (spec §3) and `flask --app app qingdan …`."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from . import db
+from .sheets.declare import sheets
+
+lists_cli = AppGroup("lists", help="清单的模板、导出与导入。")
+qingdan_cli = AppGroup("qingdan", help="部署与演示数据。")
+
+
+def _sheet(slug: str):
+    sheet = sheets.get(slug)
+    if sheet is None:
+        raise click.UsageError(f"没有名为「{slug}」的清单。可用的清单：" +
+                               "、".join(s.slug for s in sheets))
+    return sheet
+
+
+@lists_cli.command("names")
+def names():
+    """每个清单的代号与中文名称，一行一个。"""
+    for s in sheets:
+        click.echo(f"{s.slug}\t{s.title}")
+
+
+@lists_cli.command("template")
+@click.argument("slug")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+def template(slug, out):
+    """空白导入模板。"""
+    from .sheets.writer import write_template
+    write_template(_sheet(slug), out)
+    click.echo(f"已写入 {out}", err=True)
+
+
+@lists_cli.command("export")
+@click.argument("slug")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+def export(slug, out):
+    """全部记录，模板格式（可原样重新导入）。"""
+    from .sheets.exporting import export_query, records_for_export
+    from .sheets.writer import write_export
+    sheet = _sheet(slug)
+    n = write_export(sheet, records_for_export(sheet, export_query(sheet), db.session), out)
+    click.echo(f"已导出 {n} 条记录到 {out}", err=True)
+
+
+@lists_cli.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="只检查，不写入。")
+@click.option("--valid-only", is_flag=True, help="文件有错误时只导入无错误的行。")
+@click.option("--complete", is_flag=True, help="把文件当作完整清单：删除文件中没有的记录。")
+@click.option("--json", "as_json", is_flag=True, help="在标准输出打印一个 JSON 报告。")
+def import_(slug, file, dry_run, valid_only, complete, as_json):
+    """导入 .xlsx、.xls 或 .csv 文件。退出状态：0 无错误，1 有行错误，2 文件无法读取。"""
+    from .sheets.engine import ImportRefused, StalePlan, UnreadableFile, apply_plan, build_plan
+    from .sheets.reader import Limits
+    sheet = _sheet(slug)
+    with open(file, "rb") as fh:
+        data = fh.read()
+    limits = Limits(max_bytes=current_app.config["QINGDAN_MAX_UPLOAD_BYTES"],
+                    max_rows=current_app.config["QINGDAN_MAX_ROWS"])
+    try:
+        plan = build_plan(sheet, data, file, session=db.session, complete=complete,
+                          valid_only=valid_only, limits=limits)
+    except UnreadableFile as exc:
+        if as_json:
+            click.echo(json.dumps({"error": str(exc)}, ensure_ascii=False))
+        else:
+            click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    written = False
+    refused = None
+    if not dry_run and plan.writable:
+        try:
+            apply_plan(plan, session=db.session, source="cli", data=data)
+            written = True
+        except (StalePlan, ImportRefused) as exc:
+            refused = str(exc)
+    report = plan.report(dry_run=dry_run, written=written)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        _print_report(plan, report, refused)
+    sys.exit(1 if plan.errors or refused else 0)
+
+
+def _print_report(plan, report, refused) -> None:
+    echo = lambda s="": click.echo(s, err=True)  # noqa: E731  (humans read stderr)
+    for note in plan.notes:
+        echo(f"提示：{note}")
+    for issue in plan.errors:
+        echo(f"错误：{issue}")
+    for issue in plan.warnings:
+        echo(f"警告：{issue}")
+    echo(f"{plan.sheet.title}：新增 {report['created']}，更新 {report['updated']}，"
+         f"无变化 {report['unchanged']}，删除 {report['deleted']}，错误 {len(report['errors'])}，"
+         f"警告 {len(report['warnings'])}。")
+    if refused:
+        echo(refused)
+    elif report["written"]:
+        echo("已写入数据库。")
+    elif report["dry_run"]:
+        echo("试运行：未写入。")
+    else:
+        echo("文件有错误，未写入任何记录（可加 --valid-only 只导入无错误的行）。")
+
+
+@qingdan_cli.command("init")
+def init():
+    """同步角色与权限（每次部署后运行一次）。"""
+    from .web.security import sync_roles
+    sync_roles()
+    click.echo("角色与权限已同步。", err=True)
+
+
+@qingdan_cli.command("seed")
+@click.option("--force", is_flag=True, help="即使已有数据也导入。")
+def seed(force):
+    """从 seed/ 导入演示数据（通过导入引擎）。"""
+    from .seeding import load_seed
+    for line in load_seed(force=force):
+        click.echo(line, err=True)
+
+
+def register_commands(app) -> None:
+    app.cli.add_command(lists_cli)
+    app.cli.add_command(qingdan_cli)

@@ -1,0 +1,120 @@
+"""What every list record has, and the records of the audit trail.
+
+Every list model subclasses `Record`: an integer id, a version that goes up on every change
+(so an import confirmed after someone else's edit can notice), and who/when stamps that may
+be empty (the command line and seed loading have no logged-in user).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import g, has_request_context
+from flask_appbuilder import Model
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index,
+                        Integer, LargeBinary, String, Text)
+from sqlalchemy.orm import declared_attr, relationship
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def current_user_id() -> int | None:
+    if has_request_context():
+        user = getattr(g, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user.id
+    return None
+
+
+class Record(Model):
+    __abstract__ = True
+
+    id = Column(Integer, primary_key=True)
+    version = Column(Integer, nullable=False, default=1)
+    created_on = Column(DateTime, nullable=False, default=now)
+    changed_on = Column(DateTime, nullable=False, default=now, onupdate=now)
+
+    @declared_attr
+    def created_by_fk(cls):
+        return Column(Integer, ForeignKey("ab_user.id"), nullable=True, default=current_user_id)
+
+    @declared_attr
+    def changed_by_fk(cls):
+        return Column(Integer, ForeignKey("ab_user.id"), nullable=True,
+                      default=current_user_id, onupdate=current_user_id)
+
+    @declared_attr
+    def __mapper_args__(cls):
+        # Optimistic locking: two clerks saving the same record cannot overwrite each other.
+        return {"version_id_col": cls.version}
+
+
+class ImportBatch(Model):
+    """One import: who, when, what file, with which options, and what it did."""
+    __tablename__ = "qd_import_batch"
+
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(40), nullable=False, index=True)
+    list_title = Column(String(60), nullable=False)
+    created_on = Column(DateTime, nullable=False, default=now)
+    created_by_fk = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    created_by = relationship("User", foreign_keys=[created_by_fk])
+    source = Column(String(10), nullable=False, default="web")  # web / cli / seed
+    file_name = Column(String(255), nullable=False)
+    file_size = Column(BigInteger, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    options = Column(JSON, nullable=False, default=dict)
+    created = Column(Integer, nullable=False, default=0)
+    updated = Column(Integer, nullable=False, default=0)
+    unchanged = Column(Integer, nullable=False, default=0)
+    deleted = Column(Integer, nullable=False, default=0)
+    errors = Column(Integer, nullable=False, default=0)
+    undone = Column(Boolean, nullable=False, default=False)
+    undone_on = Column(DateTime, nullable=True)
+    undone_by_fk = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    file = relationship("ImportFile", uselist=False, back_populates="batch",
+                        cascade="all, delete-orphan")
+    changes = relationship("Change", back_populates="batch", lazy="dynamic")
+
+    def __repr__(self):
+        return f"{self.list_title} {self.file_name}"
+
+
+class ImportFile(Model):
+    """The original uploaded file, kept apart so that batch lists stay light."""
+    __tablename__ = "qd_import_file"
+
+    id = Column(Integer, primary_key=True)
+    batch_id = Column(Integer, ForeignKey("qd_import_batch.id", ondelete="CASCADE"),
+                      nullable=False, unique=True)
+    content = Column(LargeBinary(length=2**32 - 1), nullable=False)
+    batch = relationship("ImportBatch", back_populates="file")
+
+
+class Change(Model):
+    """One record created, updated or deleted, with its values before and after.
+
+    Written by every path that changes a list (screens, API, imports): the history of a
+    record, and what an import's undo restores.
+    """
+    __tablename__ = "qd_change"
+
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(40), nullable=False)
+    record_id = Column(Integer, nullable=False)
+    action = Column(String(10), nullable=False)  # create / update / delete
+    before = Column(JSON, nullable=True)
+    after = Column(JSON, nullable=True)
+    version_after = Column(Integer, nullable=True)
+    batch_id = Column(Integer, ForeignKey("qd_import_batch.id", ondelete="CASCADE"),
+                      nullable=True, index=True)
+    batch = relationship("ImportBatch", back_populates="changes")
+    changed_on = Column(DateTime, nullable=False, default=now)
+    changed_by_fk = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    summary = Column(Text, nullable=True)
+
+    __table_args__ = (
+        # the history screen of one record
+        Index("ix_qd_change_record", "slug", "record_id"),
+    )

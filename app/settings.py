@@ -1,0 +1,56 @@
+"""Domain settings: the bureau's local rules and dictionaries, kept as data.
+
+Each can be overridden in config (environment variable QINGDAN_SETTINGS pointing at a JSON
+file, or the Flask config key of the same name). Code reads them through `setting()`, so a
+rule never hard-codes a threshold or a dictionary.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import current_app, has_app_context
+
+DEFAULTS: dict[str, object] = {
+    # 2.7 review grade thresholds: score >= threshold gives the grade, checked in this order.
+    "REVIEW_GRADE_THRESHOLDS": [["优秀", 90], ["良好", 80], ["合格", 60]],
+    "REVIEW_GRADE_FAIL": "不合格",
+    # 2.10 minimum deposit in 元 by enterprise size (a warning below it).
+    "DEPOSIT_MINIMUM": {"小型": 300000, "中型": 1000000, "大型": 1500000, "特大型": 2000000},
+    # 2.11 minimum per-person liability limit in 元 (a warning below it).
+    "POLICY_PER_PERSON_MINIMUM": 300000,
+    # 2.5 / 2.9 Shanghai's districts; historical names map to today's.
+    "DISTRICTS": [
+        "黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区",
+        "宝山区", "嘉定区", "浦东新区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区",
+    ],
+    "DISTRICT_SYNONYMS": {
+        "闸北区": "静安区", "卢湾区": "黄浦区", "南汇区": "浦东新区", "崇明县": "崇明区",
+        "黄浦": "黄浦区", "徐汇": "徐汇区", "长宁": "长宁区", "静安": "静安区", "普陀": "普陀区",
+        "虹口": "虹口区", "杨浦": "杨浦区", "闵行": "闵行区", "宝山": "宝山区", "嘉定": "嘉定区",
+        "浦东": "浦东新区", "金山": "金山区", "松江": "松江区", "青浦": "青浦区", "奉贤": "奉贤区",
+        "崇明": "崇明区",
+    },
+    # 2.4 expert speciality dictionary.
+    "EXPERT_SPECIALITIES": [
+        "危险化学品", "石油化工", "非煤矿山", "烟花爆竹", "冶金", "有色", "建材", "机械", "轻工",
+        "纺织", "商贸", "建筑施工", "交通运输", "电气", "特种设备", "消防", "职业卫生", "应急救援",
+        "事故调查", "安全评价", "法律法规", "安全管理",
+    ],
+    # 2.4 common abbreviations of professional titles.
+    "TITLE_ABBREVIATIONS": {"高工": "高级工程师", "教高": "教授级高级工程师"},
+}
+
+
+def setting(name: str):
+    if has_app_context():
+        overrides = current_app.config.get("QINGDAN_SETTINGS") or {}
+        if name in overrides:
+            return overrides[name]
+    return DEFAULTS[name]
+
+
+def setting_decimal(name: str, key: str | None = None) -> Decimal | None:
+    value = setting(name)
+    if key is not None:
+        value = value.get(key)
+    return None if value is None else Decimal(str(value))

@@ -1,0 +1,718 @@
+"""The import pipeline, one for every list, the web wizard and the command line alike.
+
+    read → locate header → normalise cells → check → match keys in bulk → plan → apply
+
+`build_plan` writes nothing; `apply_plan` writes exactly the plan in one transaction and
+records it as an undoable ImportBatch; `undo_batch` takes a batch back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import bindparam, delete, func, insert, inspect, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Change, ImportBatch, ImportFile, now
+from . import values as v
+from .declare import Col, Sheet, sheets
+from .headers import is_empty, is_footer, locate_header
+from .reader import Limits, RawSheet, UnreadableFile, read_file
+
+CHUNK = 500            # keys per IN (...) query
+SAME_AS_ABOVE = {"同上", "同上。"}
+
+__all__ = ["build_plan", "apply_plan", "undo_batch", "Plan", "RowPlan", "Issue",
+           "UnreadableFile", "StalePlan", "ImportRefused", "UndoRefused"]
+
+
+class StalePlan(Exception):
+    """The records changed after the preview: preview again."""
+
+
+class ImportRefused(Exception):
+    """The plan has errors and the clerk did not ask for the valid rows only."""
+
+
+class UndoRefused(Exception):
+    pass
+
+
+@dataclass
+class Issue:
+    sheet: str
+    row: int
+    column: str
+    value: str
+    message: str
+    warning: bool = False
+
+    def as_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column,
+                "value": self.value, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"工作表「{self.sheet}」第 {self.row} 行" + (f"「{self.column}」列" if self.column else "")
+        value = f"（值：「{self.value}」）" if self.value else ""
+        return f"{where}{value}：{self.message}"
+
+
+@dataclass
+class RowPlan:
+    sheet: str
+    row: int
+    action: str = "error"          # create / update / unchanged / delete / error
+    record: dict = field(default_factory=dict)   # field -> clean value (relations: instances)
+    raw: dict = field(default_factory=dict)      # field -> the cell as written, for messages
+    changes: dict = field(default_factory=dict)  # field -> (old, new)
+    issues: list[Issue] = field(default_factory=list)
+    key: tuple | None = None
+    existing_id: int | None = None
+    existing_version: int | None = None
+    label: str = ""                # how a person names the record (key values)
+    derived: set = field(default_factory=set)    # fields the Sheet derived (not in the file)
+    headers: dict = field(default_factory=dict)  # field -> its header as the file writes it
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if not i.warning]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.warning]
+
+
+@dataclass
+class Plan:
+    sheet: Sheet
+    file_name: str
+    file_size: int
+    sha256: str
+    complete: bool
+    valid_only: bool
+    rows: list[RowPlan] = field(default_factory=list)
+    deletions: list[RowPlan] = field(default_factory=list)
+    file_issues: list[Issue] = field(default_factory=list)  # header-level problems
+    notes: list[str] = field(default_factory=list)          # hidden sheets, ignored columns
+    present_fields: set[str] = field(default_factory=set)   # columns the file actually has
+    raw_sheets: list[RawSheet] = field(default_factory=list)
+    header_rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Issue]:
+        out = [i for i in self.file_issues if not i.warning]
+        for r in self.rows + self.deletions:
+            out.extend(r.errors)
+        return out
+
+    @property
+    def warnings(self) -> list[Issue]:
+        out = [i for i in self.file_issues if i.warning]
+        for r in self.rows + self.deletions:
+            out.extend(r.warnings)
+        return out
+
+    def count(self, action: str) -> int:
+        if action == "delete":
+            return sum(1 for r in self.deletions if r.action == "delete")
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {a: self.count(a) for a in ("create", "update", "unchanged", "delete", "error")}
+
+    @property
+    def writable(self) -> bool:
+        """Whether confirming would write: no errors, or the clerk chose the valid rows."""
+        if any(not i.warning for i in self.file_issues):
+            return False
+        has_errors = bool(self.errors)
+        return not has_errors or self.valid_only
+
+    def fingerprint(self) -> str:
+        """What the clerk saw: confirm refuses when a fresh plan of the same file differs."""
+        h = hashlib.sha256()
+        for r in self.rows + self.deletions:
+            h.update(repr((r.sheet, r.row, r.action, r.existing_id, r.existing_version,
+                           sorted((k, _plain(o), _plain(n)) for k, (o, n) in r.changes.items()),
+                           len(r.errors))).encode())
+        return h.hexdigest()
+
+    def report(self, *, dry_run: bool, written: bool) -> dict:
+        """The JSON report of spec §3."""
+        return {
+            "list": self.sheet.slug, "file": self.file_name, "dry_run": dry_run,
+            "written": written,
+            "created": self.count("create"), "updated": self.count("update"),
+            "unchanged": self.count("unchanged"), "deleted": self.count("delete"),
+            "errors": [i.as_dict() for i in self.errors],
+            "warnings": [i.as_dict() for i in self.warnings],
+        }
+
+
+# ---------------------------------------------------------------------------- helpers
+def _plain(value):
+    """A value as JSON can keep it (the audit trail, fingerprints)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "id") and hasattr(value, "__table__"):
+        return value.id
+    return value
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        try:
+            return a is not None and b is not None and Decimal(a) == Decimal(b)
+        except Exception:
+            return False
+    if isinstance(a, dt.datetime):
+        a = a.date() if not isinstance(b, dt.datetime) else a
+    return a == b
+
+
+def _text(raw) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
+        return str(int(raw))  # beyond 15 digits Excel has rounded: show it as Excel does
+    if isinstance(raw, (dt.datetime, dt.date)):
+        return raw.isoformat()[:10] if not isinstance(raw, dt.datetime) or not (
+            raw.hour or raw.minute or raw.second) else raw.isoformat(sep=" ")
+    return str(raw).strip()
+
+
+def fk_column(model, relation: str):
+    """The local foreign-key attribute of a many-to-one relation."""
+    rel = inspect(model).relationships[relation]
+    (col,) = rel.local_columns
+    return getattr(model, col.key), rel.mapper.class_
+
+
+def key_attr(sheet: Sheet, name: str):
+    """The model attribute a key part compares: the FK for a relation, else the column."""
+    if name in sheet.relations:
+        return fk_column(sheet.model, name)[0]
+    return getattr(sheet.model, name)
+
+
+def record_key(sheet: Sheet, record: dict) -> tuple | None:
+    parts = []
+    for name in sheet.key:
+        value = record.get(name)
+        if name in sheet.relations:
+            value = value.id if value is not None else None
+        if value is None:
+            return None
+        parts.append(value)
+    return tuple(parts)
+
+
+def describe_key(sheet: Sheet, record: dict) -> str:
+    out = []
+    for name in sheet.key:
+        if name in sheet.relations:
+            out.extend(str(record.get(c.field) or "") for c in sheet.relations[name])
+        else:
+            col = sheet.column(name)
+            out.append(col.type.to_text(record.get(name)))
+    return " / ".join(out)
+
+
+def _in_chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _where_in(attrs: list, keys: list[tuple]):
+    if len(attrs) == 1:
+        return attrs[0].in_([k[0] for k in keys])
+    return tuple_(*attrs).in_(keys)
+
+
+# ---------------------------------------------------------------------------- planning
+def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
+               complete: bool = False, valid_only: bool = False,
+               limits: Limits | None = None) -> Plan:
+    """Read a file and say what importing it would do. Writes nothing.
+
+    Raises UnreadableFile when the file itself cannot be read (exit status 2)."""
+    data = source if isinstance(source, bytes) else open(source, "rb").read()
+    raw_sheets = read_file(data, file_name, limits)
+    plan = Plan(sheet=sheet, file_name=file_name, file_size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(), complete=complete,
+                valid_only=valid_only, raw_sheets=raw_sheets)
+
+    found_header = False
+    for raw in raw_sheets:
+        if raw.hidden:
+            plan.notes.append(f"隐藏的工作表「{raw.name}」已跳过。")
+            continue
+        layout = locate_header(sheet, raw.rows)
+        if layout is None:
+            if raw.rows:
+                plan.notes.append(f"工作表「{raw.name}」中找不到「{sheet.title}」的表头，已跳过。")
+            continue
+        found_header = True
+        plan.header_rows[raw.name] = layout.header_row
+        if layout.ignored:
+            plan.notes.append(f"工作表「{raw.name}」中无法识别的列已忽略："
+                              + "、".join(dict.fromkeys(layout.ignored)))
+        missing = layout.missing_required(sheet)
+        if missing:
+            for c in missing:
+                plan.file_issues.append(Issue(
+                    raw.name, layout.header_row, c.header, "",
+                    f"缺少必填列「{c.header}」：请在表头行加上这一列（可下载导入模板对照）"))
+            continue
+        plan.present_fields.update(c.field for c in layout.columns.values())
+        plan.rows.extend(_read_rows(sheet, raw, layout))
+    if not found_header:
+        expected = "、".join(c.header for c in sheet.columns if c.required)
+        raise UnreadableFile(
+            f"文件「{file_name}」中找不到「{sheet.title}」的表头：请确认选择了正确的清单，"
+            f"表头应包含 {expected} 等列（可下载导入模板对照）。")
+
+    _resolve_parents(sheet, plan.rows, session)
+    _check_rules(sheet, plan.rows)
+    _match_existing(sheet, plan, session)
+    if complete:
+        _plan_deletions(sheet, plan, session)
+    return plan
+
+
+def _read_rows(sheet: Sheet, raw: RawSheet, layout) -> list[RowPlan]:
+    out = []
+    above: dict[int, object] = {}  # cell index -> value of the row above, for 同上
+    for row_number, cells in raw.rows:
+        if row_number <= layout.header_row:
+            continue
+        if is_empty(cells) or is_footer(cells):
+            continue
+        rp = RowPlan(sheet=raw.name, row=row_number,
+                     headers={c.field: layout.headers[i] for i, c in layout.columns.items()})
+        for i, col in layout.columns.items():
+            cell = cells[i] if i < len(cells) else None
+            text = v.clean_text(cell) if isinstance(cell, str) else None
+            if text in SAME_AS_ABOVE:
+                if i not in above:
+                    rp.issues.append(Issue(raw.name, row_number, layout.headers[i], text,
+                                           "「同上」上方没有可沿用的值：请填写实际内容"))
+                    continue
+                cell = above[i]
+            above[i] = cell
+            rp.raw[col.field] = _text(cell)
+            try:
+                rp.record[col.field] = col.type.parse(cell, unit=layout.units.get(i))
+            except v.ValueProblem as exc:
+                rp.issues.append(Issue(raw.name, row_number, layout.headers[i],
+                                       _text(cell), str(exc)))
+                rp.record[col.field] = None
+        out.append(rp)
+    return out
+
+
+def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
+    """Look every parent up by its key columns, in bulk, and put the instance in the record."""
+    relations = sheet.relations
+    # Parents that others are looked up within come first.
+    order = sorted(relations, key=lambda r: 1 if r in sheet.refs else 0)
+    for rel in order:
+        cols = relations[rel]
+        _, target = fk_column(sheet.model, rel)
+        attrs = [getattr(target, c.attr) for c in cols]
+        within = sheet.refs[rel].within if rel in sheet.refs else {}
+        wanted = {tuple(r.record.get(c.field) for c in cols) for r in rows}
+        wanted = [k for k in wanted if all(x is not None for x in k)]
+        found: dict[tuple, list] = defaultdict(list)
+        for chunk in _in_chunks(wanted):
+            for obj in session.scalars(select(target).where(_where_in(attrs, chunk))):
+                found[tuple(getattr(obj, c.attr) for c in cols)].append(obj)
+        parent_sheet = sheets.for_model(target)
+        parent_title = parent_sheet.title if parent_sheet else target.__name__
+        for r in rows:
+            k = tuple(r.record.get(c.field) for c in cols)
+            if any(x is None for x in k):
+                r.record[rel] = None
+                continue
+            candidates = found.get(k, [])
+            for attr, other in within.items():
+                other_obj = r.record.get(other)
+                candidates = [c for c in candidates
+                              if other_obj is not None and getattr(c, attr) is other_obj]
+            if len(candidates) == 1:
+                r.record[rel] = candidates[0]
+                continue
+            r.record[rel] = None
+            shown = "、".join(f"{c.header}「{r.raw.get(c.field, '')}」" for c in cols)
+            head = cols[-1]
+            if candidates:
+                msg = f"{shown}对应多条「{parent_title}」记录，无法确定是哪一条"
+            else:
+                scope = "（在本行的企业名下）" if within else ""
+                msg = (f"找不到{shown}的「{parent_title}」记录{scope}："
+                       f"请先在「{parent_title}」中录入或导入，或核对此列")
+            r.issues.append(Issue(r.sheet, r.row, r.headers.get(head.field, head.header),
+                                  r.raw.get(head.field, ""), msg))
+    for r in rows:  # informational columns: a mismatch with the parent is a warning
+        for c in sheet.info_columns:
+            parent = r.record.get(c.relation)
+            given = r.record.get(c.field)
+            if parent is None or given is None:
+                continue
+            actual = getattr(parent, c.attr)
+            if not _same(actual, given):
+                r.issues.append(Issue(r.sheet, r.row, r.headers.get(c.field, c.header),
+                                      r.raw.get(c.field, ""),
+                                      f"与系统中的记录不一致（系统中为「{actual}」），仅供核对，不会导入",
+                                      warning=True))
+
+
+def _check_rules(sheet: Sheet, rows: list[RowPlan]) -> None:
+    for r in rows:
+        if sheet.derive is not None:
+            before = r.record
+            r.record = sheet.derive(dict(before))
+            r.derived = {k for k, val in r.record.items() if before.get(k) != val}
+        unreadable = {i.column for i in r.issues if not i.warning}
+        bad_fields = {f for f, h in r.headers.items() if h in unreadable}
+        for p in sheet.check(r.record):
+            if p.field in bad_fields and not p.warning:
+                continue  # already reported as an unreadable value
+            column = (r.headers.get(p.field) or sheet.label(p.field)) if p.field else ""
+            value = r.raw.get(p.field, "") if p.field else ""
+            r.issues.append(Issue(r.sheet, r.row, column, value, p.message, p.warning))
+
+
+def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
+    model = sheet.model
+    attrs = [key_attr(sheet, k) for k in sheet.key]
+    seen: dict[tuple, RowPlan] = {}
+    keyed: list[RowPlan] = []
+    for r in plan.rows:
+        r.label = describe_key(sheet, r.record)
+        if r.errors:
+            continue
+        r.key = record_key(sheet, r.record)
+        if r.key is None:
+            continue
+        first = seen.get(r.key)
+        if first is not None:
+            msg = (f"与工作表「{first.sheet}」第 {first.row} 行的"
+                   f"{'、'.join(sheet.label(k) for k in sheet.key)}重复：同一记录在文件中只能出现一次")
+            r.issues.append(Issue(r.sheet, r.row, sheet.label(sheet.key[0]), r.label, msg))
+            continue
+        seen[r.key] = r
+        keyed.append(r)
+
+    existing: dict[tuple, object] = {}
+    keys = [r.key for r in keyed]
+    for chunk in _in_chunks(keys):
+        for obj in session.scalars(select(model).where(_where_in(attrs, chunk))):
+            existing[tuple(getattr(obj, a.key) for a in attrs)] = obj
+
+    fields = [c.field for c in sheet.stored if c.field in plan.present_fields]
+    relations = [rel for rel in sheet.relations
+                 if any(c.field in plan.present_fields for c in sheet.relations[rel])]
+    for r in plan.rows:
+        if r.errors or r.key is None or r not in keyed:
+            r.action = "error"
+            continue
+        obj = existing.get(r.key)
+        if obj is None:
+            r.action = "create"
+            continue
+        r.existing_id, r.existing_version = obj.id, obj.version
+        for f in fields + [f for f in r.derived if f not in fields]:
+            old, new = getattr(obj, f), r.record.get(f)
+            if not _same(old, new):
+                r.changes[f] = (old, new)
+        for rel in relations:
+            old, new = getattr(obj, rel), r.record.get(rel)
+            if old is not new:
+                r.changes[rel] = (old, new)
+        r.action = "update" if r.changes else "unchanged"
+
+
+def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
+    """--complete: records the file does not name are to be removed, children permitting."""
+    if any(r.action == "error" for r in plan.rows):
+        # A row we could not read may be one of the records that would look "missing".
+        plan.file_issues.append(Issue(
+            plan.rows[0].sheet if plan.rows else "", 0, "", "",
+            "按完整清单导入时文件不能有错误行：否则无法确定哪些记录应当删除。请先修正错误。"))
+        return
+    kept = {r.existing_id for r in plan.rows if r.existing_id is not None}
+    model = sheet.model
+    doomed_ids = [i for i in session.scalars(select(model.id).order_by(model.id)) if i not in kept]
+    # Children block a deletion, even those the ORM would cascade: an undo must be able to
+    # bring back everything a deletion removed, and it only keeps this list's records.
+    blockers: dict[int, list[str]] = defaultdict(list)
+    for rel in inspect(model).relationships:
+        if rel.direction.name != "ONETOMANY":
+            continue
+        (fk,) = rel.remote_side
+        child = sheets.for_model(rel.mapper.class_)
+        name = child.title if child else rel.key
+        for chunk in _in_chunks(doomed_ids):
+            counts = session.execute(select(fk, func.count()).where(fk.in_(chunk))
+                                     .group_by(fk)).all()
+            for pid, n in counts:
+                blockers[pid].append(f"{n} 条「{name}」")
+    for chunk in _in_chunks(doomed_ids):
+        for obj in session.scalars(select(model).where(model.id.in_(chunk)).order_by(model.id)):
+            rp = RowPlan(sheet="", row=0, action="delete", existing_id=obj.id,
+                         existing_version=obj.version)
+            rp.record = {c.field: getattr(obj, c.field) for c in sheet.stored}
+            for rel in sheet.relations:
+                parent = getattr(obj, rel)
+                rp.record[rel] = parent
+                for c in sheet.relations[rel]:
+                    rp.record[c.field] = getattr(parent, c.attr) if parent is not None else None
+            rp.label = describe_key(sheet, rp.record)
+            if blockers.get(obj.id):
+                rp.action = "error"
+                rp.issues.append(Issue("", 0, "", rp.label,
+                                       f"「{rp.label}」不在文件中，但它还有"
+                                       f"{'、'.join(blockers[obj.id])}记录，不能删除："
+                                       f"请先处理这些记录，或不要按完整清单导入"))
+            plan.deletions.append(rp)
+
+
+# ---------------------------------------------------------------------------- writing
+def _snapshot(sheet: Sheet, obj) -> dict:
+    """The record's stored values, as the audit trail keeps them."""
+    mapper = inspect(sheet.model)
+    return {c.key: _plain(getattr(obj, c.key)) for c in mapper.column_attrs
+            if c.key not in ("created_on", "changed_on", "created_by_fk", "changed_by_fk")}
+
+
+def _row_values(sheet: Sheet, plan: Plan, r: RowPlan) -> dict:
+    """Column values to write for a row: only the columns the file has."""
+    out = {c.field: r.record.get(c.field) for c in sheet.stored
+           if c.field in plan.present_fields or c.field in r.derived}
+    for rel in sheet.relations:
+        if any(c.field in plan.present_fields for c in sheet.relations[rel]):
+            attr, _ = fk_column(sheet.model, rel)
+            parent = r.record.get(rel)
+            out[attr.key] = parent.id if parent is not None else None
+    return out
+
+
+def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
+               source: str = "web", data: bytes | None = None) -> ImportBatch:
+    """Write the plan in one transaction and record it as a batch. Raises StalePlan when
+    the records changed since the plan was made (nothing is written then)."""
+    if not plan.writable:
+        raise ImportRefused("文件有错误，未导入任何记录：请修正后重新上传，或选择“只导入无错误的行”。")
+    sheet = plan.sheet
+    model = sheet.model
+    table = model.__table__
+    stamp = now()
+    try:
+        updates = [r for r in plan.rows if r.action == "update"]
+        deletes = [r for r in plan.deletions if r.action == "delete"]
+        touched = {r.existing_id: r.existing_version for r in updates + deletes}
+        for chunk in _in_chunks(list(touched)):  # lock and compare versions before writing
+            rows = session.execute(select(table.c.id, table.c.version)
+                                   .where(table.c.id.in_(chunk)).with_for_update()).all()
+            current = dict(rows)
+            for rid in chunk:
+                if current.get(rid) != touched[rid]:
+                    raise StalePlan("预览之后这些记录已被他人修改：请重新预览后再确认导入。")
+
+        batch = ImportBatch(slug=sheet.slug, list_title=sheet.title, created_by_fk=user_id,
+                            source=source, file_name=plan.file_name[:255],
+                            file_size=plan.file_size, sha256=plan.sha256,
+                            options={"complete": plan.complete, "valid_only": plan.valid_only},
+                            created=plan.count("create"), updated=len(updates),
+                            unchanged=plan.count("unchanged"), deleted=len(deletes),
+                            errors=len(plan.errors), created_on=stamp)
+        if data is not None:
+            batch.file = ImportFile(content=data)
+        session.add(batch)
+        session.flush()
+        changes: list[dict] = []
+
+        creates = [r for r in plan.rows if r.action == "create"]
+        if creates:
+            params = [{**_row_values(sheet, plan, r), "version": 1, "created_on": stamp,
+                       "changed_on": stamp, "created_by_fk": user_id, "changed_by_fk": user_id}
+                      for r in creates]
+            ids = session.scalars(insert(model).returning(model.id,
+                                                          sort_by_parameter_order=True),
+                                  params).all()
+            for r, rid, p in zip(creates, ids, params):
+                r.existing_id = rid
+                after = {k: _plain(val) for k, val in p.items()
+                         if k not in ("created_on", "changed_on", "created_by_fk",
+                                      "changed_by_fk")}
+                after["id"] = rid
+                changes.append(dict(slug=sheet.slug, record_id=rid, action="create",
+                                    before=None, after=after, version_after=1))
+
+        if updates:
+            befores = {o.id: _snapshot(sheet, o) for chunk in
+                       _in_chunks([r.existing_id for r in updates])
+                       for o in session.scalars(select(model).where(model.id.in_(chunk)))}
+            groups: dict[tuple, list[RowPlan]] = defaultdict(list)
+            for r in updates:
+                groups[tuple(sorted(_row_values(sheet, plan, r)))].append(r)
+            for names, group in groups.items():
+                stmt = (update(table).where(table.c.id == bindparam("_id"))
+                        .values({n: bindparam("_" + n) for n in names},
+                                version=table.c.version + 1, changed_on=stamp,
+                                changed_by_fk=user_id))
+                session.execute(stmt, [{"_id": r.existing_id,
+                                        **{"_" + k: val for k, val in
+                                           _row_values(sheet, plan, r).items()}}
+                                       for r in group])
+            for r in updates:
+                before = befores[r.existing_id]
+                after = dict(before, **{k: _plain(val)
+                                        for k, val in _row_values(sheet, plan, r).items()})
+                after["version"] = r.existing_version + 1
+                changes.append(dict(slug=sheet.slug, record_id=r.existing_id, action="update",
+                                    before=before, after=after,
+                                    version_after=r.existing_version + 1))
+
+        if deletes:
+            for chunk in _in_chunks([r.existing_id for r in deletes]):
+                for o in session.scalars(select(model).where(model.id.in_(chunk))):
+                    changes.append(dict(slug=sheet.slug, record_id=o.id, action="delete",
+                                        before=_snapshot(sheet, o), after=None,
+                                        version_after=None))
+                session.execute(delete(table).where(table.c.id.in_(chunk)))
+
+        if changes:
+            for c in changes:
+                c.update(batch_id=batch.id, changed_on=stamp, changed_by_fk=user_id)
+            session.execute(insert(Change), changes)
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise StalePlan("写入时与数据库中已有的记录冲突（可能有人同时录入了相同的记录）："
+                        "未导入任何记录，请重新预览后再确认。") from exc
+    except Exception:
+        session.rollback()
+        raise
+    session.expire_all()
+    return batch
+
+
+def _restore_value(sheet: Sheet, name: str, value):
+    """A JSON-kept value back to its column's Python type."""
+    if value is None:
+        return None
+    col = sheet.model.__table__.c[name]
+    try:
+        py = col.type.python_type
+    except NotImplementedError:
+        return value
+    if py is dt.date:
+        return dt.date.fromisoformat(value)
+    if py is dt.datetime:
+        return dt.datetime.fromisoformat(value)
+    if py is Decimal:
+        return Decimal(value)
+    return value
+
+
+def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -> ImportBatch:
+    """Take an import back: remove what it created, restore what it changed or deleted —
+    unless something changed those records since (then nothing is done)."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise UndoRefused(f"导入批次 {batch_id} 不存在")
+    if batch.undone:
+        raise UndoRefused(f"导入批次 {batch_id} 已于 {batch.undone_on:%Y-%m-%d %H:%M} 撤销过")
+    sheet = sheets[batch.slug]
+    model = sheet.model
+    table = model.__table__
+    changes = session.scalars(select(Change).where(Change.batch_id == batch.id)
+                              .order_by(Change.id)).all()
+    ids = [c.record_id for c in changes]
+    current: dict[int, int] = {}
+    for chunk in _in_chunks(ids):
+        current.update(session.execute(select(table.c.id, table.c.version)
+                                       .where(table.c.id.in_(chunk)).with_for_update()).all())
+    conflicts = []
+    for c in changes:
+        if c.action == "delete":
+            if c.record_id in current:
+                conflicts.append(c)
+        elif current.get(c.record_id) != c.version_after:
+            conflicts.append(c)
+    if conflicts:
+        session.rollback()
+        names = []
+        for c in conflicts[:20]:
+            snap = c.after or c.before or {}
+            names.append(_label_from_snapshot(sheet, snap, session) or f"#{c.record_id}")
+        more = f" 等 {len(conflicts)} 条" if len(conflicts) > 20 else ""
+        raise UndoRefused("以下记录在本次导入之后又被修改或重新录入，为免覆盖他人的修改，"
+                          "撤销未执行：" + "；".join(names) + more)
+    stamp = now()
+    log = []
+    try:
+        for c in reversed(changes):
+            if c.action == "create":
+                session.execute(delete(table).where(table.c.id == c.record_id))
+                log.append(dict(record_id=c.record_id, action="delete", before=c.after,
+                                after=None, version_after=None))
+            elif c.action == "update":
+                values = {k: _restore_value(sheet, k, val) for k, val in c.before.items()
+                          if k not in ("id", "version")}
+                session.execute(update(table).where(table.c.id == c.record_id)
+                                .values(values, version=c.version_after + 1, changed_on=stamp,
+                                        changed_by_fk=user_id))
+                log.append(dict(record_id=c.record_id, action="update", before=c.after,
+                                after=dict(c.before, version=c.version_after + 1),
+                                version_after=c.version_after + 1))
+            else:
+                values = {k: _restore_value(sheet, k, val) for k, val in c.before.items()}
+                values.update(version=values.get("version", 1) + 1, created_on=stamp,
+                              changed_on=stamp, changed_by_fk=user_id)
+                session.execute(insert(table).values(values))
+                log.append(dict(record_id=c.record_id, action="create", before=None,
+                                after=c.before, version_after=values["version"]))
+        for entry in log:
+            entry.update(slug=sheet.slug, changed_on=stamp, changed_by_fk=user_id,
+                         summary=f"撤销导入批次 {batch.id}")
+        if log:
+            session.execute(insert(Change), log)
+        batch.undone, batch.undone_on, batch.undone_by_fk = True, stamp, user_id
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise UndoRefused("撤销未执行：本批次新增的记录已被其他清单引用（例如已有下属的证书或责任事项），"
+                          "请先处理引用它们的记录。") from exc
+    session.expire_all()
+    return batch
+
+
+def _label_from_snapshot(sheet: Sheet, snap: dict, session: Session) -> str:
+    record = dict(snap)
+    for rel in sheet.relations:
+        attr, target = fk_column(sheet.model, rel)
+        pid = snap.get(attr.key)
+        parent = session.get(target, pid) if pid is not None else None
+        record[rel] = parent
+        for c in sheet.relations[rel]:
+            record[c.field] = getattr(parent, c.attr) if parent is not None else None
+    for name in sheet.key:
+        if name not in sheet.relations and name in record:
+            record[name] = _restore_value(sheet, name, record[name])
+    return describe_key(sheet, record)
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.report(dry_run=True, written=False), ensure_ascii=False)

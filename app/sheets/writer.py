@@ -1,0 +1,233 @@
+"""Writing a list to Excel: the empty import template and the full export.
+
+Both have the same first sheet (序号, then every column's header, "*" on required ones), so an
+export can be edited and imported again. The template is small and built in memory; the export
+streams (write_only) so that a list of any size is written in bounded memory.
+"""
+from __future__ import annotations
+
+from itertools import zip_longest
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .declare import Col, Sheet
+from .values import looks_like_formula
+
+SEQ_HEADER = "序号"
+OPTIONS_SHEET = "选项"
+GUIDE_SHEET = "填写说明"
+LAST_ROW = 200000      # how far down validations reach
+FORMATTED_ROWS = 1000  # template rows whose cells carry the format too: not every
+                       # spreadsheet program applies a column's style to a new cell
+INLINE_LIST_MAX = 255  # Excel's limit on an inline list validation formula
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+REQUIRED_FONT = Font(bold=True, color="C00000")
+REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")
+HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def cell_value(col: Col, obj):
+    """The value of `col` for a model instance, ready for a cell: follows "relation.attr"
+    (None if the parent is None), then col.type.to_cell(value)."""
+    if col.relation:
+        obj = getattr(obj, col.relation)
+        if obj is None:
+            return None
+    value = getattr(obj, col.attr)
+    return None if value is None else col.type.to_cell(value)
+
+
+def header_text(col: Col) -> str:
+    return ("*" if _required(col) else "") + col.out_header
+
+
+def _required(col: Col) -> bool:
+    return col.required and not col.info  # an info column is never imported
+
+
+def _comment_text(col: Col) -> str:
+    lines = [col.type.describe()]
+    if col.note:
+        lines.append(col.note)
+    lines.append("必填" if _required(col) else "选填")
+    if col.info:
+        lines.append("仅供核对，不导入")
+    return "\n".join(lines)
+
+
+def _sheet_name(title: str) -> str:
+    # Excel refuses names over 31 characters or with any of []:*?/\ .
+    name = "".join("_" if ch in "[]:*?/\\" else ch for ch in title).strip("'")
+    return name[:31] or "Sheet1"
+
+
+def _multi(col: Col) -> bool:
+    return col.type.word == "多选"
+
+
+def _style_header(cell, required: bool = False, comment: str | None = None) -> None:
+    cell.font = REQUIRED_FONT if required else HEADER_FONT
+    cell.fill = REQUIRED_FILL if required else HEADER_FILL
+    cell.alignment = HEADER_ALIGN
+    if comment:
+        # Default comment boxes are tiny; size ours to the text (about 12 CJK chars a line).
+        lines = sum(len(line) // 12 + 1 for line in comment.splitlines())
+        cell.comment = Comment(comment, "qingdan", width=200, height=min(20 + 16 * lines, 400))
+
+
+def _header_cells(sheet: Sheet):
+    """(text, required, comment) of every header of the first sheet."""
+    yield SEQ_HEADER, False, "仅供查看，导入时忽略（每次导出重新编号）"
+    for col in sheet.columns:
+        yield header_text(col), _required(col), _comment_text(col)
+
+
+def _layout(ws, sheet: Sheet) -> None:
+    """Widths, column formats and frozen header: must precede the rows in write_only mode."""
+    ws.column_dimensions["A"].width = 6
+    for i, col in enumerate(sheet.columns, 2):
+        dim = ws.column_dimensions[get_column_letter(i)]
+        dim.width = col.type.width
+        dim.number_format = col.type.number_format
+    ws.freeze_panes = "A2"
+
+
+def _add_validations(wb: Workbook, ws, sheet: Sheet) -> None:
+    """A dropdown on every enumerated column; long lists live in a hidden sheet."""
+    options: list[list[str]] = []  # columns of the hidden sheet
+    for i, col in enumerate(sheet.columns, 2):
+        choices = col.type.choices
+        if not choices:
+            continue
+        inline = '"' + ",".join(choices) + '"'
+        if len(inline) > INLINE_LIST_MAX or any("," in c or '"' in c for c in choices):
+            options.append(choices)
+            letter = get_column_letter(len(options))
+            formula = f"'{OPTIONS_SHEET}'!${letter}$1:${letter}${len(choices)}"
+        else:
+            formula = inline
+        if _multi(col):
+            # Several values go in one cell: offer the list, but accept anything.
+            dv = DataValidation("list", formula, allow_blank=True, showErrorMessage=False,
+                                showInputMessage=True, promptTitle=col.header,
+                                prompt="可填多个，用“、”分隔")
+        else:
+            dv = DataValidation("list", formula, allow_blank=True, showErrorMessage=True,
+                                errorTitle=col.header, error="请从下拉列表中选择")
+        letter = get_column_letter(i)
+        dv.add(f"{letter}2:{letter}{LAST_ROW}")
+        ws.data_validations.append(dv)  # write_only sheets lack add_data_validation
+    if options:
+        hidden = wb.create_sheet(OPTIONS_SHEET)
+        hidden.sheet_state = "hidden"
+        for row in zip_longest(*options):
+            hidden.append(list(row))
+
+
+def write_template(sheet: Sheet, out) -> None:
+    """The empty import template of a list. out: a path or a binary file object."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _sheet_name(sheet.title)
+    _layout(ws, sheet)
+    for i, (text, required, comment) in enumerate(_header_cells(sheet), 1):
+        _style_header(ws.cell(1, i, text), required, comment)
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(sheet.columns) + 1)}1"
+    for i, col in enumerate(sheet.columns, 2):
+        for row in range(2, FORMATTED_ROWS + 2):
+            ws.cell(row, i).number_format = col.type.number_format
+    _add_validations(wb, ws, sheet)
+    _write_guide(wb.create_sheet(GUIDE_SHEET), sheet)
+    wb.save(out)
+
+
+def _write_guide(ws, sheet: Sheet) -> None:
+    ws.append([f"《{sheet.title}》填写说明"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([])
+    ws.append(["列名", "是否必填", "类型与取值"])
+    for cell in ws[3]:
+        _style_header(cell)
+    for col in sheet.columns:
+        kind = col.type.describe() + (f"；{col.note}" if col.note else "")
+        if col.info:
+            kind += "；仅供核对，不导入"
+        ws.append([col.out_header, "必填" if _required(col) else "选填", kind])
+    keys = "、".join(f"「{sheet.label(k)}」" for k in sheet.key)
+    keys += "共同" if len(sheet.key) > 1 else ""
+    rules = [
+        "每一行填写一条记录；第一行是列名，请勿修改列名。带 * 的列为必填。",
+        f"{keys}确定一条记录：导入时已有的记录被更新，没有的记录新增；文件中没有的记录不会被删除（除非导入时明确选择按完整清单导入）。",
+        f"「{SEQ_HEADER}」列仅供查看，导入时忽略。",
+        "日期写成 2015-03-01（也可写 2015/3/1、2015年3月1日）。",
+        "金额以元为单位，如 300000；也可写“30万元”。",
+        "单元格中只写“同上”，表示与上一行的同一列相同。",
+        "一个单元格填写多个值时，用“、”分隔。",
+    ]
+    ws.append([])
+    ws.append(["填写规则"])
+    ws.cell(ws.max_row, 1).font = Font(bold=True)
+    for n, rule in enumerate(rules, 1):
+        ws.append([f"{n}. {rule}"])
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 10
+    ws.column_dimensions["C"].width = 80
+    for row in ws.iter_rows(min_row=4, max_row=3 + len(sheet.columns)):
+        row[2].alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _data_cell(ws, value, number_format: str):
+    if value is None:
+        return None
+    cell = WriteOnlyCell(ws)
+    if isinstance(value, str):
+        # Characters XML cannot hold would abort the whole export; they carry no meaning.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.value = value
+        # openpyxl turns a str starting with "=" into a formula: force a plain string, and
+        # mark formula-like text so that Excel keeps it as text when the cell is edited.
+        cell.data_type = "s"
+        if looks_like_formula(value):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+    cell.number_format = number_format
+    return cell
+
+
+def write_export(sheet: Sheet, records, out, *, transform=None) -> int:
+    """Every record (an iterable of model instances, consumed once, may be a generator over a
+    huge query) in template form; returns the count. transform(col, value) -> value lets the
+    caller mask personal data (None = no change)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_sheet_name(sheet.title))
+    _layout(ws, sheet)
+    header = []
+    for text, required, comment in _header_cells(sheet):
+        header.append(cell := WriteOnlyCell(ws, text))
+        _style_header(cell, required, comment)
+    ws.append(header)
+    _add_validations(wb, ws, sheet)
+    formats = [c.type.number_format for c in sheet.columns]
+    count = 0
+    for obj in records:
+        count += 1
+        row = [count]
+        for col, fmt in zip(sheet.columns, formats):
+            value = cell_value(col, obj)
+            if transform is not None:
+                value = transform(col, value)
+            row.append(_data_cell(ws, value, fmt))
+        ws.append(row)
+    last = get_column_letter(len(sheet.columns) + 1)
+    ws.auto_filter.ref = f"A1:{last}{count + 1}"  # written after the rows, so it can be exact
+    wb.save(out)
+    return count
