@@ -568,9 +568,9 @@ def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
                 groups[tuple(sorted(_row_values(sheet, plan, r)))].append(r)
             for names, group in groups.items():
                 stmt = (update(table).where(table.c.id == bindparam("_id"))
-                        .values({n: bindparam("_" + n) for n in names},
-                                version=table.c.version + 1, changed_on=stamp,
-                                changed_by_fk=user_id))
+                        .values({**{n: bindparam("_" + n) for n in names},
+                                 "version": table.c.version + 1, "changed_on": stamp,
+                                 "changed_by_fk": user_id}))
                 session.execute(stmt, [{"_id": r.existing_id,
                                         **{"_" + k: val for k, val in
                                            _row_values(sheet, plan, r).items()}}
@@ -672,8 +672,8 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
                 values = {k: _restore_value(sheet, k, val) for k, val in c.before.items()
                           if k not in ("id", "version")}
                 session.execute(update(table).where(table.c.id == c.record_id)
-                                .values(values, version=c.version_after + 1, changed_on=stamp,
-                                        changed_by_fk=user_id))
+                                .values({**values, "version": c.version_after + 1,
+                                         "changed_on": stamp, "changed_by_fk": user_id}))
                 log.append(dict(record_id=c.record_id, action="update", before=c.after,
                                 after=dict(c.before, version=c.version_after + 1),
                                 version_after=c.version_after + 1))
