@@ -63,7 +63,7 @@ class Issue:
         return f"{where}{value}：{self.message}"
 
 
-@dataclass
+@dataclass(eq=False)
 class RowPlan:
     sheet: str
     row: int
@@ -419,11 +419,12 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
         for obj in session.scalars(select(model).where(_where_in(attrs, chunk))):
             existing[tuple(getattr(obj, a.key) for a in attrs)] = obj
 
+    keyed_ids = {id(r) for r in keyed}
     fields = [c.field for c in sheet.stored if c.field in plan.present_fields]
     relations = [rel for rel in sheet.relations
                  if any(c.field in plan.present_fields for c in sheet.relations[rel])]
     for r in plan.rows:
-        if r.errors or r.key is None or r not in keyed:
+        if r.errors or r.key is None or id(r) not in keyed_ids:
             r.action = "error"
             continue
         obj = existing.get(r.key)
@@ -547,10 +548,18 @@ def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
             params = [{**_row_values(sheet, plan, r), "version": 1, "created_on": stamp,
                        "changed_on": stamp, "created_by_fk": user_id, "changed_by_fk": user_id}
                       for r in creates]
-            ids = session.scalars(insert(model).returning(model.id,
-                                                          sort_by_parameter_order=True),
-                                  params).all()
-            for r, rid, p in zip(creates, ids, params):
+            session.execute(insert(table), params)
+            # Ids by key afterwards, in bulk: RETURNING in parameter order is row-at-a-time
+            # on some databases.
+            attrs = [key_attr(sheet, k) for k in sheet.key]
+            cols = [table.c[a.key] for a in attrs]
+            ids: dict[tuple, int] = {}
+            for chunk in _in_chunks([r.key for r in creates]):
+                for row in session.execute(select(table.c.id, *cols).where(
+                        _where_in(cols, chunk))):
+                    ids[tuple(row[1:])] = row[0]
+            for r, p in zip(creates, params):
+                rid = ids[r.key]
                 r.existing_id = rid
                 after = {k: _plain(val) for k, val in p.items()
                          if k not in ("created_on", "changed_on", "created_by_fk",

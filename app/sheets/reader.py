@@ -193,15 +193,19 @@ def _check_xlsx(data: bytes, label: str, limits: Limits) -> None:
                 elif name.endswith(".xml"):
                     with archive.open(member) as stream:
                         _scan_xml_part(stream, far_reference, label, limits)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError):
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
         # Truncated or corrupt archive, bad CRC, unknown compression, zip-level password.
         raise _damaged(label) from None
 
 
 def _check_prolog(head: bytes, label: str) -> None:
+    # Excel writes its parts in UTF-8, which has no NUL byte; UTF-16 would also hide tags
+    # from the byte patterns of the scan.
+    if b"\x00" in head:
+        raise _nonstandard(label)
     # A DTD is how entity-expansion (billion laughs) and external-entity attacks start;
-    # Excel never writes one. Parts must be UTF-8, which has no NUL byte.
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head or b"\x00" in head:
+    # Excel never writes one.
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise UnreadableFile(
             f"{label}内含不安全的 XML 声明（DOCTYPE/ENTITY），可能是恶意构造的文件，系统拒绝读取。"
             "请用 Excel 打开后另存为 .xlsx 再上传。")
@@ -277,6 +281,12 @@ def _read_workbook(data: bytes, label: str, limits: Limits) -> list[RawSheet]:
     except PasswordError:
         raise _encrypted(label) from None
     except CalamineError:
+        raise _damaged(label) from None
+    except BaseException as exc:
+        # calamine panics on many truncated .xls files; pyo3 raises that as PanicException,
+        # a BaseException subclass that no module exports, so it is recognised by name.
+        if type(exc).__name__ != "PanicException":
+            raise
         raise _damaged(label) from None
 
 

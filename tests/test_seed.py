@@ -1,0 +1,150 @@
+"""The demo data in seed/: built deterministically by seed/build.py, loaded by app/seeding.py
+through the import engine without a single error or warning, and idempotent.
+
+Expected record counts are read from the seed files themselves (python-calamine), never
+hard-coded: the data may grow without touching these tests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
+from sqlalchemy import func, select
+
+import app.lists  # noqa: F401  (registers the sheets)
+from app.lists.agencies import REVIEW_GRADES, Agency, Review
+from app.models import Change, ImportBatch
+from app.seeding import SEED_DIR, load_seed
+from app.sheets.declare import sheets
+from app.sheets.engine import apply_plan, build_plan
+
+BUILD_SCRIPT = SEED_DIR / "build.py"
+SLUGS = [s.slug for s in sheets]
+
+
+# ---------------------------------------------------------------------------- helpers
+def _workbook_values(path: Path) -> dict[str, list[list]]:
+    """Every sheet of a workbook (hidden ones too) -> its cell values, by sheet name."""
+    wb = CalamineWorkbook.from_path(str(path))
+    return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
+
+
+def _data_rows(path: Path) -> list[list]:
+    """The non-empty rows below the header of the list's (first visible) sheet."""
+    wb = CalamineWorkbook.from_path(str(path))
+    name = next(m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible)
+    rows = wb.get_sheet_by_name(name).to_python()
+    return [r for r in rows[1:] if any(c not in ("", None) for c in r)]
+
+
+def _column(path: Path, header: str) -> list:
+    wb = CalamineWorkbook.from_path(str(path))
+    rows = wb.get_sheet_by_index(0).to_python()
+    headers = [str(h).lstrip("*") for h in rows[0]]
+    i = headers.index(header)
+    return [r[i] for r in rows[1:] if r[i] not in ("", None)]
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, int]:
+    """slug -> number of records its seed file holds, counted independently of the engine."""
+    return {slug: len(_data_rows(SEED_DIR / f"{slug}.xlsx")) for slug in SLUGS}
+
+
+def _count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# ---------------------------------------------------------------------------- the files
+def test_every_list_has_a_seed_file_with_records(expected):
+    assert len(SLUGS) == 11
+    for slug in SLUGS:
+        assert (SEED_DIR / f"{slug}.xlsx").is_file(), slug
+        assert expected[slug] > 0, slug
+
+
+def test_seed_names_and_contacts_are_obviously_fictional():
+    columns = {
+        "agencies": ["机构名称"], "enterprises": ["企业名称"], "experts": ["工作单位"],
+        "policies": ["保险公司", "被保险人"], "deposits": ["企业名称", "存储银行"],
+        "qualifications": ["机构名称"], "reviews": ["机构名称", "项目名称"],
+    }
+    for slug, headers in columns.items():
+        for header in headers:
+            values = _column(SEED_DIR / f"{slug}.xlsx", header)
+            assert values, (slug, header)
+            assert all("示例" in v for v in values), (slug, header)
+    assert all(v.endswith("@example.cn") for v in _column(SEED_DIR / "experts.xlsx", "电子邮箱"))
+    for slug, header in (("experts", "姓名"), ("agencies", "法定代表人"), ("interviews", "被约谈人")):
+        assert all("某" in v for v in _column(SEED_DIR / f"{slug}.xlsx", header)), slug
+
+
+def _load_build_module():
+    spec = importlib.util.spec_from_file_location("qingdan_seed_build", BUILD_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_is_deterministic_and_matches_the_committed_files(tmp_path, expected):
+    counts = _load_build_module().build(tmp_path)
+    assert counts == expected
+    for slug in SLUGS:
+        built, committed = tmp_path / f"{slug}.xlsx", SEED_DIR / f"{slug}.xlsx"
+        # Values, not bytes: an xlsx zip carries timestamps.
+        assert _workbook_values(built) == _workbook_values(committed), (
+            f"seed/{slug}.xlsx is out of date: run `python seed/build.py`")
+
+
+# ---------------------------------------------------------------------------- loading
+def test_every_seed_file_imports_without_errors_or_warnings(session, expected):
+    for sheet in sheets:
+        path = SEED_DIR / f"{sheet.slug}.xlsx"
+        data = path.read_bytes()
+        plan = build_plan(sheet, data, path.name, session=session)
+        assert [str(i) for i in plan.errors] == [], sheet.slug
+        assert [str(i) for i in plan.warnings] == [], sheet.slug
+        assert plan.counts == {"create": expected[sheet.slug], "update": 0, "unchanged": 0,
+                               "delete": 0, "error": 0}, sheet.slug
+        apply_plan(plan, session=session, source="seed", data=data)
+    for sheet in sheets:
+        assert _count(session, sheet.model) == expected[sheet.slug], sheet.slug
+
+
+def test_load_seed_fills_every_list_and_is_idempotent(session, expected):
+    messages = list(load_seed())
+    assert len(messages) == len(SLUGS)
+    for sheet in sheets:
+        assert _count(session, sheet.model) == expected[sheet.slug], sheet.slug
+
+    # what the screens are meant to show
+    today = dt.date.today()
+    dual = session.scalar(select(func.count()).select_from(Agency)
+                          .where(Agency.dual_qualified))
+    assert dual >= 3
+    assert dual == sum(a.is_dual_qualified(today) for a in session.scalars(select(Agency)))
+    grades = session.scalars(select(Review.grade)).all()
+    assert None not in grades                    # derived where the file left it empty
+    assert set(grades) == set(REVIEW_GRADES)     # every grade appears
+
+    # not empty any more: a plain second run skips
+    assert len(list(load_seed())) == 1
+    assert session.scalar(select(func.count()).select_from(ImportBatch)) == len(SLUGS)
+
+    # forced: every record is found unchanged, nothing is written
+    changes = _count(session, Change)
+    versions = {s.slug: sorted(session.execute(select(s.model.id, s.model.version)).all())
+                for s in sheets}
+    list(load_seed(force=True))
+    batches = session.scalars(select(ImportBatch).order_by(ImportBatch.id)).all()[len(SLUGS):]
+    assert [b.slug for b in batches] == SLUGS
+    for b in batches:
+        assert (b.created, b.updated, b.deleted, b.errors) == (0, 0, 0, 0), b.slug
+        assert b.unchanged == expected[b.slug], b.slug
+    assert _count(session, Change) == changes
+    for sheet in sheets:
+        assert sorted(session.execute(select(sheet.model.id, sheet.model.version)).all()) \
+            == versions[sheet.slug], sheet.slug
