@@ -59,7 +59,9 @@ def export(slug, out):
 @click.option("--valid-only", is_flag=True, help="文件有错误时只导入无错误的行。")
 @click.option("--complete", is_flag=True, help="把文件当作完整清单：删除文件中没有的记录。")
 @click.option("--json", "as_json", is_flag=True, help="在标准输出打印一个 JSON 报告。")
-def import_(slug, file, dry_run, valid_only, complete, as_json):
+@click.option("--errors", "errors_out", type=click.Path(dir_okay=False, writable=True),
+              help="把错误工作簿（原表逐行标出问题）写到这个 .xlsx 文件。")
+def import_(slug, file, dry_run, valid_only, complete, as_json, errors_out):
     """导入 .xlsx、.xls 或 .csv 文件。退出状态：0 无错误，1 有行错误，2 文件无法读取。"""
     from .sheets.engine import ImportRefused, StalePlan, UnreadableFile, apply_plan, build_plan
     from .sheets.reader import Limits
@@ -77,6 +79,10 @@ def import_(slug, file, dry_run, valid_only, complete, as_json):
         else:
             click.echo(f"错误：{exc}", err=True)
         sys.exit(2)
+    if errors_out and (plan.errors or plan.warnings):
+        from .sheets.errorbook import write_errorbook
+        write_errorbook(plan, errors_out)
+        click.echo(f"错误工作簿已写入 {errors_out}", err=True)
     written = False
     refused = None
     if not dry_run and plan.writable:

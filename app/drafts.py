@@ -11,10 +11,10 @@ import datetime as dt
 import uuid
 
 from flask_appbuilder import Model
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, delete
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, delete
 from sqlalchemy.orm import Session
 
-from .models import now
+from .models import FileContent, now
 
 MAX_AGE = dt.timedelta(days=1)
 
@@ -31,7 +31,7 @@ class ImportDraft(Model):
     slug = Column(String(40), nullable=False)
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False)
     file_name = Column(String(255), nullable=False)
-    content = Column(LargeBinary(length=2**32 - 1), nullable=False)
+    content = Column(FileContent, nullable=False)
     options = Column(JSON, nullable=False, default=dict)  # {"complete": bool, "valid_only": bool}
     fingerprint = Column(String(64), nullable=True)        # of the plan last shown
     created_on = Column(DateTime, nullable=False, default=now, index=True)

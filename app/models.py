@@ -12,7 +12,12 @@ from flask import g, has_request_context
 from flask_appbuilder import Model
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index,
                         Integer, LargeBinary, String, Text)
+from sqlalchemy.dialects.mysql import LONGBLOB
 from sqlalchemy.orm import declared_attr, relationship
+
+# Uploaded files (up to the upload limit): bytea / BLOB, and LONGBLOB on MySQL/MariaDB,
+# whose plain BLOB stops at 64 KB.
+FileContent = LargeBinary().with_variant(LONGBLOB(), "mysql", "mariadb")
 
 
 def now() -> dt.datetime:
@@ -88,7 +93,7 @@ class ImportFile(Model):
     id = Column(Integer, primary_key=True)
     batch_id = Column(Integer, ForeignKey("qd_import_batch.id", ondelete="CASCADE"),
                       nullable=False, unique=True)
-    content = Column(LargeBinary(length=2**32 - 1), nullable=False)
+    content = Column(FileContent, nullable=False)
     batch = relationship("ImportBatch", back_populates="file")
 
 

@@ -71,7 +71,7 @@ def app(request, tmp_path_factory):
     url, drop = _create_database(kind, tmp_path_factory.mktemp(kind))
     application = create_app({
         "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "qingdan-test-secret-of-at-least-32-bytes",
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,

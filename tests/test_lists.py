@@ -25,7 +25,7 @@ D = dt.date
 SLUGS = ["powers", "responsibilities", "reforms", "experts", "agencies", "qualifications",
          "reviews", "interviews", "enterprises", "policies", "deposits"]
 TITLES = ["行政权力清单", "行政责任清单", "审批事项改革", "安全生产专家库", "技术服务机构", "机构资质证书",
-          "报告盲审结果", "警示约谈", "生产经营单位", "风险抵押金", "安全生产责任保险"]
+          "报告盲审结果", "警示约谈", "生产经营单位", "安全生产责任保险", "风险抵押金"]
 ID_NUMBER = "11010519491231002X"  # 女, 1949-12-31
 
 

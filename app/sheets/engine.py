@@ -617,7 +617,7 @@ def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
     return batch
 
 
-def _restore_value(sheet: Sheet, name: str, value):
+def restore_value(sheet: Sheet, name: str, value):
     """A JSON-kept value back to its column's Python type."""
     if value is None:
         return None
@@ -665,7 +665,7 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
         names = []
         for c in conflicts[:20]:
             snap = c.after or c.before or {}
-            names.append(_label_from_snapshot(sheet, snap, session) or f"#{c.record_id}")
+            names.append(label_from_snapshot(sheet, snap, session) or f"#{c.record_id}")
         more = f" 等 {len(conflicts)} 条" if len(conflicts) > 20 else ""
         raise UndoRefused("以下记录在本次导入之后又被修改或重新录入，为免覆盖他人的修改，"
                           "撤销未执行：" + "；".join(names) + more)
@@ -678,7 +678,7 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
                 log.append(dict(record_id=c.record_id, action="delete", before=c.after,
                                 after=None, version_after=None))
             elif c.action == "update":
-                values = {k: _restore_value(sheet, k, val) for k, val in c.before.items()
+                values = {k: restore_value(sheet, k, val) for k, val in c.before.items()
                           if k not in ("id", "version")}
                 session.execute(update(table).where(table.c.id == c.record_id)
                                 .values({**values, "version": c.version_after + 1,
@@ -687,7 +687,7 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
                                 after=dict(c.before, version=c.version_after + 1),
                                 version_after=c.version_after + 1))
             else:
-                values = {k: _restore_value(sheet, k, val) for k, val in c.before.items()}
+                values = {k: restore_value(sheet, k, val) for k, val in c.before.items()}
                 values.update(version=values.get("version", 1) + 1, created_on=stamp,
                               changed_on=stamp, changed_by_fk=user_id)
                 session.execute(insert(table).values(values))
@@ -708,7 +708,7 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
     return batch
 
 
-def _label_from_snapshot(sheet: Sheet, snap: dict, session: Session) -> str:
+def label_from_snapshot(sheet: Sheet, snap: dict, session: Session) -> str:
     record = dict(snap)
     for rel in sheet.relations:
         attr, target = fk_column(sheet.model, rel)
@@ -719,7 +719,7 @@ def _label_from_snapshot(sheet: Sheet, snap: dict, session: Session) -> str:
             record[c.field] = getattr(parent, c.attr) if parent is not None else None
     for name in sheet.key:
         if name not in sheet.relations and name in record:
-            record[name] = _restore_value(sheet, name, record[name])
+            record[name] = restore_value(sheet, name, record[name])
     return describe_key(sheet, record)
 
 

@@ -71,25 +71,26 @@ def _write_sheet(ws, sheet, raw, header_row: int, by_row) -> None:
     layout = map_header(sheet, header_cells, header_row)
     columns = _column_index(layout)
     width = max((len(cells) for _, cells in rows), default=0)
+    # A corrected error workbook uploaded again still has the old 错误说明: replace it.
+    kept = [i for i, text in enumerate(_padded(header_cells, width)) if text != ERRORS_HEADER]
     # Column widths must be set before the first row in write-only mode.
-    for i in range(width):
+    for n, i in enumerate(kept, 1):
         col = layout.columns.get(i)
-        ws.column_dimensions[get_column_letter(i + 1)].width = col.type.width if col else 12
-    ws.column_dimensions[get_column_letter(width + 1)].width = 60
+        ws.column_dimensions[get_column_letter(n)].width = col.type.width if col else 12
+    ws.column_dimensions[get_column_letter(len(kept) + 1)].width = 60
     ws.freeze_panes = "A2"
 
-    header = [_header_cell(ws, text) for text in _padded(header_cells, width)]
+    header = [_header_cell(ws, header_cells[i] if i < len(header_cells) else None) for i in kept]
     header.append(_header_cell(ws, ERRORS_HEADER))
     ws.append(header)
     for number, cells in rows[1:]:
         issues = by_row.get((raw.name, number), [])
-        marks: dict[int, list] = defaultdict(list)  # problems of the row naming no column
-        for issue in issues:                          # show only in 错误说明
+        marks: dict[int, list] = defaultdict(list)  # cell index -> its problems; a problem
+        for issue in issues:                        # naming no column is only in 错误说明
             for i in _columns_of(issue.column, columns):
                 marks[i].append(issue)
-        row = []
-        for i, value in enumerate(_padded(cells, width)):
-            row.append(_value_cell(ws, value, marks.get(i)))
+        cells = _padded(cells, width)
+        row = [_value_cell(ws, cells[i], marks.get(i)) for i in kept]
         row.append(_explanation_cell(ws, issues))
         ws.append(row)
 

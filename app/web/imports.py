@@ -1,0 +1,516 @@
+"""Import and export screens, the same for every list: upload → preview → confirm, the error
+workbook, the template, the export, and the history of imports with its undo.
+
+The views only parse the request, call the engine (app/sheets) and render. Everything a
+clerk's file can get wrong is said by the engine in Chinese; the views pass it on.
+"""
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import PurePath
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_appbuilder import BaseView, ModelView, expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import db
+from ..drafts import ImportDraft, purge_old_drafts
+from ..models import Change, ImportBatch, ImportFile, now
+from ..sheets.declare import sheets
+from ..sheets.engine import (ImportRefused, StalePlan, UndoRefused, UnreadableFile,
+                             label_from_snapshot, restore_value, apply_plan, build_plan,
+                             fk_column, undo_batch)
+from ..sheets.errorbook import write_errorbook
+from ..sheets.exporting import export_query, records_for_export
+from ..sheets.reader import Limits
+from ..sheets.values import mask_id_number
+from ..sheets.single_table import write_single_tables
+from ..sheets.writer import write_export, write_template
+from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
+from .views import filtered_query, view_for
+
+PAGE_SIZE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ACTIONS = {"create": "新增", "update": "更新", "unchanged": "无变化", "error": "错误",
+           "delete": "删除"}
+SOURCES = {"web": "网页", "cli": "命令行", "seed": "演示数据"}
+CATEGORY = "导入导出"
+STALE_PREVIEW = "记录在预览后已变化，请重新预览：下面是按当前数据重新生成的预览，核对后再确认导入。"
+# MariaDB/MySQL refuse a statement over max_allowed_packet (16 MB by default), and the file is
+# stored whole (draft, then batch): the clerk is told what to do instead of getting a 500.
+NOT_STORED = ("文件未能保存到数据库，未导入任何记录：文件可能超过了数据库单次可接收的大小。"
+              "请把文件拆分成几个较小的文件分批上传；如仍失败，请联系管理员。")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _sheet_or_404(slug: str):
+    sheet = sheets.get(slug)
+    if sheet is None:
+        abort(404)
+    return sheet
+
+
+def _limits() -> Limits:
+    cfg = current_app.config
+    return Limits(max_bytes=cfg.get("QINGDAN_MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+                  max_rows=cfg.get("QINGDAN_MAX_ROWS", 200_000))
+
+
+def _has_id_numbers(sheet) -> bool:
+    return any(c.sensitive for c in sheet.columns)
+
+
+# An ID number anywhere in a text (a value, a message, a record's label): 15 to 18 digits,
+# full-width ones included (a cell as the clerk typed it), the last one possibly X.
+_ID_LIKE = re.compile(r"(?<![\dA-Za-z])\d{14,17}[\dXx](?![\dA-Za-z])")
+
+
+def _masker(sheet):
+    """How this user sees texts of this list: ID numbers masked unless they may see them whole
+    (spec §1). Messages quote the cell, so whole texts are masked, not only the ID column."""
+    if not _has_id_numbers(sheet) or can_see_id_numbers():
+        return lambda text: text
+    return lambda text: _ID_LIKE.sub(lambda m: mask_id_number(m[0]), text or "")
+
+
+def _plan_for(draft: ImportDraft):
+    return build_plan(sheets[draft.slug], draft.content, draft.file_name, session=db.session,
+                      complete=draft.complete, valid_only=draft.valid_only, limits=_limits())
+
+
+def _own_draft_or_404(draft_id: str) -> ImportDraft:
+    draft = db.session.get(ImportDraft, draft_id)
+    # Someone else's draft is "not found", not "forbidden": its existence is not theirs to know.
+    if draft is None or draft.user_id != current_user.id or sheets.get(draft.slug) is None:
+        abort(404)
+    return draft
+
+
+def _download_name(name: str, suffix: str = "") -> str:
+    stem = PurePath(name).stem or "导入文件"
+    return f"{stem}{suffix}.xlsx"
+
+
+def _message_page(text: str, status: int, title: str = "无法完成操作"):
+    appbuilder = current_app.appbuilder
+    return render_template("imports/message.html", base_template=appbuilder.base_template,
+                           appbuilder=appbuilder, title=title, message=text), status
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _may_download(batch: ImportBatch) -> bool:
+    """The original file carries whole ID numbers: it is for those who may see them, and for
+    its uploader, who had it anyway."""
+    sheet = sheets.get(batch.slug)
+    return (sheet is None or not _has_id_numbers(sheet) or can_see_id_numbers()
+            or batch.created_by_fk == current_user.id)
+
+
+# ---------------------------------------------------------------------------- preview model
+@dataclass
+class ShownRow:
+    """One row of the preview as the template shows it."""
+    sheet: str
+    row: int
+    action: str
+    label: str
+    changes: list[tuple[str, str, str]]   # (field label, old, new)
+    values: list[tuple[str, str]]         # (field label, value as it will be stored)
+    issues: list                          # engine Issues, masked
+
+
+def _label(sheet, label: str, record: dict, mask) -> str:
+    """How a record is named on screen: its key, and when the key is an ID number that may be
+    masked, also its first required text (姓名), or masked records would all look alike."""
+    if not any(sheet.column(k).sensitive for k in sheet.key if k not in sheet.relations):
+        return mask(label)
+    extra = next((record.get(c.field) for c in sheet.stored
+                  if c.required and not c.sensitive and c.field not in sheet.key
+                  and isinstance(record.get(c.field), str)), None)
+    return mask(label) + (f"（{extra}）" if extra else "")
+
+
+def _value_text(sheet, name: str, value) -> str:
+    """A value of a field (or a parent record, for a relation) as a person reads it."""
+    if value is None:
+        return ""
+    if name in sheet.relations:
+        return " / ".join(str(getattr(value, c.attr) or "") for c in sheet.relations[name])
+    try:
+        return sheet.column(name).type.to_text(value)
+    except KeyError:
+        return str(value)
+
+
+def _shown(plan, r, mask) -> ShownRow:
+    sheet = plan.sheet
+    changes = [(sheet.label(name), mask(_value_text(sheet, name, old)),
+                mask(_value_text(sheet, name, new))) for name, (old, new) in r.changes.items()]
+    values = []
+    if r.action != "error":
+        for c in sheet.columns:
+            if c.field in plan.present_fields or r.action == "delete":
+                text = _value_text(sheet, c.field, r.record.get(c.field))
+                if text:
+                    values.append((c.header, mask(text)))
+    issues = [_masked(i, mask) for i in r.issues]
+    return ShownRow(r.sheet, r.row, r.action, _label(sheet, r.label, r.record, mask), changes,
+                    values, issues)
+
+
+def _masked(issue, mask):
+    return replace(issue, value=mask(issue.value), message=mask(issue.message))
+
+
+def _preview_context(draft: ImportDraft, plan, show: str, page: int) -> dict:
+    mask = _masker(plan.sheet)
+    every = plan.rows + plan.deletions  # a deletion a child blocks is an error row too
+    counts = {a: sum(1 for r in every if r.action == a) for a in ACTIONS}
+    show = show if show in ACTIONS else ""
+    rows = [r for r in every if r.action == show] if show else every
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    window = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return dict(
+        draft=draft, plan=plan, sheet=plan.sheet, counts=counts,
+        warning_count=len(plan.warnings), error_count=len(plan.errors),
+        file_issues=[_masked(i, mask) for i in plan.file_issues],
+        rows=[_shown(plan, r, mask) for r in window], show=show, page=page, pages=pages,
+        total=len(rows), actions=ACTIONS, size=_size(plan.file_size),
+    )
+
+
+# ---------------------------------------------------------------------------- the wizard
+class ListsView(BaseView):
+    """Template, export and the import wizard of every list (the slug names the list)."""
+    route_base = "/lists"
+    class_permission_name = "Lists"   # permissions read can_import / can_export on "Lists"
+    default_view = "upload"
+
+    @expose("/<slug>/template")
+    @has_access
+    @permission_name("import")
+    def template(self, slug):
+        sheet = _sheet_or_404(slug)
+        buf = io.BytesIO()
+        write_template(sheet, buf)
+        buf.seek(0)
+        return send_file(buf, mimetype=XLSX, as_attachment=True,
+                         download_name=f"{sheet.title}_导入模板.xlsx")
+
+    @expose("/<slug>/export")
+    @has_access
+    @permission_name("export")
+    def export(self, slug):
+        sheet = _sheet_or_404(slug)
+        if not can_export(sheet):
+            # An export is for re-import, so it carries whole ID numbers.
+            return _message_page(f"「{sheet.title}」含有身份证号码，导出文件包含完整号码，"
+                                 "只有有权查看完整证件号码的用户才能导出。"
+                                 "如需导出，请联系管理员。", 403, "无权导出")
+        # The list as its screen shows it, filtered by the same query string.
+        stmt = export_query(sheet, filtered_query(slug, request.args))
+        # Written to an anonymous temp file (removed when closed), then streamed from disk:
+        # memory stays flat however long the list.
+        out = tempfile.TemporaryFile()
+        write_export(sheet, records_for_export(sheet, stmt, db.session), out)
+        out.seek(0)
+        return send_file(out, mimetype=XLSX, as_attachment=True,
+                         download_name=f"{sheet.title}_{now():%Y%m%d}.xlsx")
+
+    @expose("/powers/single-tables")
+    @has_access
+    @permission_name("export")
+    def single_tables(self):
+        """"一项一表": the powers as filtered on screen, one worksheet per power."""
+        from sqlalchemy.orm import selectinload
+        powers, duties = sheets["powers"], sheets["responsibilities"]
+        stmt = export_query(powers, filtered_query("powers", request.args)).options(
+            selectinload(powers.model.duties))
+        out = tempfile.TemporaryFile()
+        write_single_tables(powers, duties, db.session.scalars(stmt), out)
+        out.seek(0)
+        return send_file(out, mimetype=XLSX, as_attachment=True,
+                         download_name=f"行政权力清单_一项一表_{now():%Y%m%d}.xlsx")
+
+    @expose("/import", methods=["GET", "POST"])
+    @expose("/<slug>/import", methods=["GET", "POST"])
+    @has_access
+    @permission_name("import")
+    def upload(self, slug=None):
+        slug = slug or request.values.get("slug") or None
+        sheet = sheets.get(slug) if slug else None
+        if slug and sheet is None:
+            abort(404)
+        if request.method == "GET":
+            return self._upload_form(sheet)
+        options = {"complete": bool(request.form.get("complete")),
+                   "valid_only": bool(request.form.get("valid_only"))}
+        upload = request.files.get("file")
+        if sheet is None:
+            return self._upload_form(None, options, "请先选择要导入的清单。")
+        if upload is None or not upload.filename:
+            return self._upload_form(sheet, options, "请选择要上传的文件。")
+        data = upload.read()
+        file_name = PurePath(upload.filename.replace("\\", "/")).name[:255]
+        try:
+            plan = build_plan(sheet, data, file_name, session=db.session, limits=_limits(),
+                              **options)
+        except UnreadableFile as exc:  # nothing is stored
+            db.session.rollback()
+            return self._upload_form(sheet, options, str(exc))
+        purge_old_drafts(db.session)
+        draft = ImportDraft(slug=sheet.slug, user_id=current_user.id, file_name=file_name,
+                            content=data, options=options, fingerprint=plan.fingerprint())
+        db.session.add(draft)
+        try:
+            db.session.commit()
+        except DBAPIError:
+            db.session.rollback()
+            current_app.logger.exception("import draft of %s bytes not stored", len(data))
+            return self._upload_form(sheet, options, NOT_STORED)
+        return redirect(url_for(".preview", draft_id=draft.id))
+
+    def _upload_form(self, sheet, options=None, error=None):
+        groups: dict[str, list] = {}
+        for s in sheets:
+            groups.setdefault(s.group or "其他", []).append(s)
+        return self.render_template(
+            "imports/upload.html", sheet=sheet, groups=groups, options=options or {},
+            error=error, max_mb=_limits().max_bytes / 1024 / 1024,
+            list_url=_list_url(sheet.slug) if sheet else None), 400 if error else 200
+
+    @expose("/imports/<draft_id>")
+    @has_access
+    @permission_name("import")
+    def preview(self, draft_id):
+        draft = _own_draft_or_404(draft_id)
+        plan = _plan_for(draft)
+        changed = plan.fingerprint() != draft.fingerprint
+        if changed:
+            # The clerk now sees the records as they are; confirming compares with this.
+            draft.fingerprint = plan.fingerprint()
+            db.session.commit()
+            flash(STALE_PREVIEW, "warning")
+        return self._preview(draft, plan)
+
+    def _preview(self, draft, plan):
+        context = _preview_context(draft, plan, request.args.get("show", ""),
+                                   request.args.get("page", 1, type=int))
+        return self.render_template("imports/preview.html", **context,
+                                    list_url=_list_url(draft.slug))
+
+    @expose("/imports/<draft_id>/confirm", methods=["POST"])
+    @has_access
+    @permission_name("import")
+    def confirm(self, draft_id):
+        draft = _own_draft_or_404(draft_id)
+        plan = _plan_for(draft)
+        back = redirect(url_for(".preview", draft_id=draft.id))
+        if plan.fingerprint() != draft.fingerprint:
+            draft.fingerprint = plan.fingerprint()
+            db.session.commit()
+            flash(STALE_PREVIEW, "danger")
+            return back
+        data, file_name = draft.content, draft.file_name
+        # Deleting the draft in the import's own transaction: imported and gone, or neither.
+        # A second confirm (double click, another tab) then finds nothing to import.
+        db.session.delete(draft)
+        try:
+            batch = apply_plan(plan, session=db.session, user_id=current_user.id,
+                               source="web", data=data)
+        except (ImportRefused, StalePlan) as exc:
+            db.session.rollback()  # the draft stays
+            flash(str(exc), "danger")
+            return back
+        except StaleDataError:
+            db.session.rollback()
+            flash("这个文件已经确认导入过了，请在导入记录中查看。", "warning")
+            return redirect(url_for("ImportBatchView.list"))
+        except DBAPIError:  # apply_plan has rolled back: nothing written, the draft kept
+            current_app.logger.exception("import of draft %s not stored", draft_id)
+            flash(NOT_STORED, "danger")
+            return back
+        flash(f"「{file_name}」已导入{sheets[batch.slug].title}：新增 {batch.created} 条，"
+              f"更新 {batch.updated} 条，无变化 {batch.unchanged} 条，删除 {batch.deleted} 条"
+              + (f"，跳过有错误的行 {plan.count('error')} 行" if plan.count("error") else "")
+              + "。如有误，可在本页撤销。", "success")
+        return redirect(url_for("ImportBatchView.show", pk=batch.id))
+
+    @expose("/imports/<draft_id>/errors.xlsx")
+    @has_access
+    @permission_name("import")
+    def errors(self, draft_id):
+        draft = _own_draft_or_404(draft_id)
+        plan = _plan_for(draft)
+        out = tempfile.TemporaryFile()
+        write_errorbook(plan, out)
+        out.seek(0)
+        return send_file(out, mimetype=XLSX, as_attachment=True,
+                         download_name=_download_name(draft.file_name, "_错误说明"))
+
+    @expose("/imports/batch/<int:batch_id>/file")
+    @has_access
+    @permission_name("import")
+    def batch_file(self, batch_id):
+        batch = db.session.get(ImportBatch, batch_id)
+        if batch is None or batch.file is None:
+            abort(404)
+        if not _may_download(batch):
+            return _message_page(f"「{batch.list_title}」的原始文件含有完整的身份证号码，"
+                                 "只有有权查看完整证件号码的用户和上传者本人才能下载。",
+                                 403, "无权下载")
+        return send_file(io.BytesIO(batch.file.content), as_attachment=True,
+                         mimetype="application/octet-stream", download_name=batch.file_name)
+
+    @expose("/imports/batch/<int:batch_id>/undo", methods=["POST"])
+    @has_access
+    @permission_name("undo")
+    def undo(self, batch_id):
+        try:
+            undo_batch(batch_id, session=db.session, user_id=current_user.id)
+        except UndoRefused as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(f"导入批次 {batch_id} 已撤销：它新增的记录已删除，修改和删除的记录已恢复。",
+                  "success")
+        return redirect(url_for("ImportBatchView.show", pk=batch_id))
+
+
+def _list_url(slug: str) -> str | None:
+    """The list's own screen, when the generic screens have one for it."""
+    try:
+        return url_for(f"{view_for(slug).endpoint}.list")
+    except KeyError:
+        return None
+
+
+# ---------------------------------------------------------------------------- history
+def _options_text(options: dict | None) -> str:
+    options = options or {}
+    return "；".join([
+        "按完整清单导入" if options.get("complete") else "不删除文件中没有的记录",
+        "只导入无错误的行" if options.get("valid_only") else "有错误时不导入",
+    ])
+
+
+def _change_rows(batch: ImportBatch, changes: list[Change]) -> list[dict]:
+    """A batch's Change rows as the history page shows them: record, action, fields old → new."""
+    sheet = sheets.get(batch.slug)
+    if sheet is None:
+        return [dict(label=f"#{c.record_id}", action=ACTIONS.get(c.action, c.action), fields=[])
+                for c in changes]
+    mask = _masker(sheet)
+    fks = {fk_column(sheet.model, rel)[0].key: rel for rel in sheet.relations}
+    out = []
+    for c in changes:
+        before, after = c.before or {}, c.after or {}
+        fields = []
+        if c.action == "update":
+            for key in after:
+                if key in ("id", "version") or before.get(key) == after.get(key):
+                    continue
+                fields.append((sheet.label(fks.get(key, key)),
+                               mask(_snapshot_text(sheet, fks, key, before.get(key))),
+                               mask(_snapshot_text(sheet, fks, key, after.get(key)))))
+        label = label_from_snapshot(sheet, after or before, db.session) or f"#{c.record_id}"
+        out.append(dict(label=_label(sheet, label, after or before, mask),
+                        action=ACTIONS.get(c.action, c.action), fields=fields))
+    return out
+
+
+def _snapshot_text(sheet, fks: dict, key: str, value) -> str:
+    if value is None:
+        return ""
+    if key in fks:  # a parent, kept by id: show it by its key columns
+        rel = fks[key]
+        parent = db.session.get(fk_column(sheet.model, rel)[1], value)
+        return _value_text(sheet, rel, parent) if parent is not None else f"#{value}"
+    return _value_text(sheet, key, restore_value(sheet, key, value))
+
+
+class ImportBatchView(ModelView):
+    """导入记录: every import, with its file, its changes and an undo. Read-only."""
+    datamodel = SQLAInterface(ImportBatch)
+    route_base = "/imports"
+    base_permissions = ["can_list", "can_show"]
+    list_title = show_title = "导入记录"
+    base_order = ("created_on", "desc")
+    page_size = 50
+    list_columns = ["created_on", "list_title", "file_name", "file_size", "created_by",
+                    "source", "created", "updated", "unchanged", "deleted", "errors", "undone"]
+    search_columns = ["list_title", "file_name", "source", "undone", "created_on"]
+    label_columns = {
+        "created_on": "时间", "list_title": "清单", "file_name": "文件名", "file_size": "大小",
+        "created_by": "操作人", "source": "来源", "created": "新增", "updated": "更新",
+        "unchanged": "无变化", "deleted": "删除", "errors": "错误", "undone": "已撤销",
+    }
+    formatters_columns = {
+        "file_size": _size,
+        "source": lambda s: SOURCES.get(s, s),
+        "undone": lambda b: "是" if b else "否",
+        "created_on": lambda d: f"{d:%Y-%m-%d %H:%M}" if d else "",
+    }
+
+    @expose("/show/<pk>")
+    @has_access
+    def show(self, pk):
+        batch = db.session.get(ImportBatch, int(pk)) if str(pk).isdigit() else None
+        if batch is None:
+            abort(404)
+        page = max(request.args.get("page", 1, type=int), 1)
+        total = db.session.scalar(select(func.count()).select_from(Change)
+                                  .where(Change.batch_id == batch.id))
+        changes = db.session.scalars(select(Change).where(Change.batch_id == batch.id)
+                                     .order_by(Change.id).offset((page - 1) * PAGE_SIZE)
+                                     .limit(PAGE_SIZE)).all()
+        undone_by = (current_app.appbuilder.sm.get_user_by_id(batch.undone_by_fk)
+                     if batch.undone_by_fk else None)
+        return self.render_template(
+            "imports/batch_show.html", title=self.show_title, batch=batch,
+            changes=_change_rows(batch, changes), page=page,
+            pages=max(1, -(-total // PAGE_SIZE)), total=total, undone_by=undone_by,
+            options=_options_text(batch.options), size=_size(batch.file_size),
+            source=SOURCES.get(batch.source, batch.source),
+            # Whether a file is kept, without loading it (it may be 20 MB).
+            has_file=_may_download(batch) and db.session.scalar(
+                select(ImportFile.id).where(ImportFile.batch_id == batch.id)) is not None,
+            can_undo=has_permission(PERM_UNDO) and not batch.undone)
+
+
+# ---------------------------------------------------------------------------- registration
+def _too_large(_exc):
+    limit = current_app.config.get("QINGDAN_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+    return _message_page(f"上传的文件超过了 {_size(limit)} 的上限，未能接收。"
+                         "请删除无关的工作表、图片和多余的空行后再上传，"
+                         "或拆分成几个文件分批上传。", 413, "文件太大")
+
+
+def register(appbuilder) -> None:
+    """Add the import/export screens and the 导入导出 menu."""
+    # FAB's own blueprints look for templates in FAB's package; this one adds imports/*.html.
+    current_app.register_blueprint(
+        Blueprint("qingdan_imports", __name__, template_folder="templates"))
+    appbuilder.add_view(ImportBatchView, "导入记录", icon="fa-history", category=CATEGORY)
+    appbuilder.add_view(ListsView, "导入数据", icon="fa-upload", category=CATEGORY)
+    # Flask sets MAX_CONTENT_LENGTH a little above the import limit; beyond it the request
+    # is cut off before any view runs, and the clerk gets a page, not a bare error.
+    current_app.register_error_handler(413, _too_large)

@@ -1,0 +1,197 @@
+"""Who may do what: the roles, defined here in code and written to the database by
+`sync_roles()` (run by `flask qingdan init` at deploy time and on the first start).
+
+Role          may
+管理员         everything (FAB's admin role: every permission that exists)
+科员           list/show/add/edit/delete every list, the lists' API, import, export, undo an import
+科长           what a clerk may, plus publish review batches and see whole ID numbers
+只读           list/show every list (screens and API) and export lists without ID numbers
+公众           nothing yet (anonymous visitors; public pages come later)
+
+Permissions are FAB's (permission name, view-menu name) pairs. The screens' own are found on
+the registered views, so a new list needs no change here; the few that no route carries are
+the constants below, shared with the import screens (app/web/imports.py).
+"""
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request
+from flask_appbuilder.security.sqla.manager import SecurityManager
+
+PERM_IMPORT = ("can_import", "Lists")
+PERM_EXPORT = ("can_export", "Lists")
+PERM_UNDO = ("can_undo", "Lists")
+PERM_SEE_ID = ("can_see_id_numbers", "Lists")
+PERM_PUBLISH = ("can_publish", "ReviewBatches")
+CODE_PERMISSIONS = (PERM_IMPORT, PERM_EXPORT, PERM_UNDO, PERM_SEE_ID, PERM_PUBLISH)
+
+ADMIN, CLERK, HEAD, READER, PUBLIC = "管理员", "科员", "科长", "只读", "公众"
+
+# What changes a list (screens, API); everything else a list's view or API carries is reading.
+WRITE_PERMISSIONS = {"can_add", "can_edit", "can_delete", "can_post", "can_put"}
+
+
+class QingdanSecurityManager(SecurityManager):
+    # FAB's "User's Statistics" chart loads Google Charts from the internet, which the
+    # bureau's network does not reach: leave it out.
+    userstatschartview = None
+
+    def add_permissions_view(self, base_permissions, view_menu):
+        # With FAB_UPDATE_PERMS on, FAB deletes every permission of a view-menu that the view's
+        # routes do not carry. can_see_id_numbers lives on "Lists" (the import screens) but no
+        # route carries it: keep the code-defined permissions of that view-menu.
+        extra = [p for p, v in CODE_PERMISSIONS if v == view_menu]
+        super().add_permissions_view(list(dict.fromkeys([*base_permissions, *extra])), view_menu)
+
+
+# ---------------------------------------------------------------------------- checks
+def request_cache(name: str) -> dict:
+    """A dict that lives as long as the current request.
+
+    Kept on the request rather than on `g`: `g` belongs to the app context, which a request
+    shares with whoever pushed one before it (a test, a script), so it can outlive a request.
+    """
+    if not has_request_context():
+        return {}
+    req = request._get_current_object()
+    caches = req.__dict__.setdefault("_qd_caches", {})
+    return caches.setdefault(name, {})
+
+
+def has_permission(permission: tuple[str, str]) -> bool:
+    """Does the current user (or the anonymous visitor) hold this permission?
+
+    Cached for the request: list pages ask once per row (masking), not once per page.
+    """
+    if not has_request_context():
+        return False
+    cache = request_cache("permissions")
+    if permission not in cache:
+        cache[permission] = bool(current_app.appbuilder.sm.has_access(*permission))
+    return cache[permission]
+
+
+def can_see_id_numbers() -> bool:
+    """May the current user see ID numbers whole? (Otherwise screens and API mask them.)"""
+    return has_permission(PERM_SEE_ID)
+
+
+def can_export(sheet) -> bool:
+    """An export is for re-import and carries whole ID numbers: lists holding them may be
+    exported only by those who may see them (spec §1)."""
+    if not has_permission(PERM_EXPORT):
+        return False
+    return can_see_id_numbers() or not any(c.sensitive for c in sheet.columns)
+
+
+# ---------------------------------------------------------------------------- roles
+def _staff_self_service(appbuilder) -> set[tuple[str, str]]:
+    """Every signed-in user may see and edit their own profile and change their password."""
+    sm = appbuilder.sm
+    out = set()
+    user_view = sm.user_view
+    if user_view is not None:
+        out |= {(p, user_view.class_permission_name)
+                for p in ("can_userinfo", "resetmypassword", "userinfoedit")
+                if p in user_view.base_permissions}
+    for view in appbuilder.baseviews:
+        if type(view).__name__ in ("ResetMyPasswordView", "UserInfoEditView"):
+            out |= {(p, view.class_permission_name) for p in view.base_permissions}
+    return out
+
+
+def _menu_names(appbuilder, keep) -> set[str]:
+    """Menu entries (and their categories) whose view passes `keep`."""
+    names = set()
+    for category in appbuilder.menu.get_list():
+        items = [i for i in category.childs if i.name != "-"] or [category]
+        for item in items:
+            view = getattr(item, "baseview", None)
+            if view is not None and keep(view):
+                names |= {item.name, category.name}
+    return names
+
+
+def role_permissions(appbuilder) -> dict[str, set[tuple[str, str]]]:
+    """The permissions of each code-defined role, from the registered views."""
+    from .views import SheetApi, SheetView  # the generated list screens and APIs
+
+    def is_list(view):
+        return isinstance(view, (SheetView, SheetApi))
+
+    def is_import_screen(view):
+        return type(view).__module__ == "app.web.imports"
+
+    read, write = set(), set()
+    for view in appbuilder.baseviews:
+        if is_list(view):
+            for p in view.base_permissions:
+                (write if p in WRITE_PERMISSIONS else read).add((p, view.class_permission_name))
+    imports = {(p, v.class_permission_name) for v in appbuilder.baseviews
+               if is_import_screen(v) for p in v.base_permissions}
+    menus = {("menu_access", m) for m in _menu_names(appbuilder, is_list)}
+    import_menus = {("menu_access", m) for m in _menu_names(appbuilder, is_import_screen)}
+    own = _staff_self_service(appbuilder)
+
+    reader = read | menus | own | {PERM_EXPORT}
+    clerk = reader | write | imports | import_menus | {PERM_IMPORT, PERM_EXPORT, PERM_UNDO}
+    head = clerk | {PERM_PUBLISH, PERM_SEE_ID}
+    return {CLERK: clerk, HEAD: head, READER: reader, PUBLIC: set()}
+
+
+def _all_view_permissions(appbuilder) -> set[tuple[str, str]]:
+    """Every permission the registered views and menus use, and the code-defined ones."""
+    out = set(CODE_PERMISSIONS)
+    for view in appbuilder.baseviews:
+        if view.class_permission_name and view.base_permissions:
+            out |= {(p, view.class_permission_name) for p in view.base_permissions}
+    for category in appbuilder.menu.get_list():
+        out.add(("menu_access", category.name))
+        out |= {("menu_access", i.name) for i in category.childs if i.name != "-"}
+    return out
+
+
+def sync_roles() -> None:
+    """Write the roles and the permissions they use to the database; idempotent.
+
+    Works whatever FAB_UPDATE_PERMS says (config turns it off: several processes share the
+    database): the permissions and view-menus granted are created here, in one transaction.
+    Code-defined roles get exactly the permissions above; 管理员 gets every permission.
+    """
+    appbuilder = current_app.appbuilder
+    sm = appbuilder.sm
+    session = sm.session
+    Permission, ViewMenu, PermissionView = (sm.permission_model, sm.viewmenu_model,
+                                            sm.permissionview_model)
+    try:
+        perms = {p.name: p for p in session.query(Permission)}
+        menus = {v.name: v for v in session.query(ViewMenu)}
+        pvs = {(pv.permission.name, pv.view_menu.name): pv
+               for pv in session.query(PermissionView)
+               if pv.permission is not None and pv.view_menu is not None}
+        for perm_name, menu_name in sorted(_all_view_permissions(appbuilder)):
+            if (perm_name, menu_name) in pvs:
+                continue
+            perm = perms.get(perm_name)
+            if perm is None:
+                perm = perms[perm_name] = Permission(name=perm_name)
+                session.add(perm)
+            menu = menus.get(menu_name)
+            if menu is None:
+                menu = menus[menu_name] = ViewMenu(name=menu_name)
+                session.add(menu)
+            pv = PermissionView(permission=perm, view_menu=menu)
+            session.add(pv)
+            pvs[(perm_name, menu_name)] = pv
+        session.flush()
+
+        wanted = {ADMIN: set(pvs), **role_permissions(appbuilder)}
+        for role_name, names in wanted.items():
+            role = sm.find_role(role_name)
+            if role is None:
+                role = sm.role_model(name=role_name)
+                session.add(role)
+            role.permissions = [pvs[n] for n in sorted(names)]
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
