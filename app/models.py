@@ -10,8 +10,19 @@ import datetime as dt
 
 from flask import g, has_request_context
 from flask_appbuilder import Model
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index,
-                        Integer, LargeBinary, String, Text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.dialects.mysql import LONGBLOB
 from sqlalchemy.orm import declared_attr, relationship
 

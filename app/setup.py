@@ -7,7 +7,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from . import db
-from .seeding import load_seed, lists_are_empty
+from .seeding import lists_are_empty, load_seed
 
 # Demo accounts of the embedded default only (never created in production).
 DEMO_USERS = [

@@ -108,7 +108,7 @@ def main() -> None:
             out = tmp / f"export-{n}.xlsx"
             stmt = export_query(sheet).limit(n)
             tracemalloc.start()
-            timed(f"export {n} records (streamed)", lambda: write_export(
+            timed(f"export {n} records (streamed)", lambda stmt=stmt, out=out: write_export(
                 sheet, records_for_export(sheet, stmt, db.session), out))
             peaks[n] = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()

@@ -124,6 +124,21 @@ def client(app):
     return app.test_client()
 
 
+def xlsx(rows, title="Sheet1") -> bytes:
+    """A workbook with one sheet of these rows, as an upload would bring it."""
+    import io
+
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 def login(client, username: str):
     resp = client.post("/login/", data={"username": username, "password": PASSWORD},
                        follow_redirects=False)

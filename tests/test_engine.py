@@ -8,22 +8,19 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from conftest import xlsx
 from sqlalchemy import event, func, select
 
 from app.sheets.declare import sheets
-from app.sheets.engine import (ImportRefused, StalePlan, UndoRefused, UnreadableFile, apply_plan,
-                               build_plan, undo_batch)
-
-
-def xlsx(rows, title="Sheet1") -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    for r in rows:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+from app.sheets.engine import (
+    ImportRefused,
+    StalePlan,
+    UndoRefused,
+    UnreadableFile,
+    apply_plan,
+    build_plan,
+    undo_batch,
+)
 
 
 def plan_of(session, slug, data, name="upload.xlsx", **kw):

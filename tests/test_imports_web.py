@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
-from conftest import login
+from conftest import login, xlsx
 from sqlalchemy import func, select, update
 
 from app.drafts import ImportDraft
@@ -29,17 +29,6 @@ EXPERT_ROW = ["张伟", "310110195001014126", "上海示例化工有限公司（
 
 
 # ---------------------------------------------------------------------------- helpers
-def xlsx(rows, title="Sheet1") -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = title
-    for r in rows:
-        ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 def upload(client, data: bytes, name: str, slug: str | None = "experts", **options):
     form = {"file": (io.BytesIO(data), name)}
     form.update({k: "1" for k, on in options.items() if on})
@@ -86,11 +75,11 @@ def import_directly(app, data: bytes, name: str = "seed.xlsx", **kw):
         apply_plan(plan, session=db.session, data=data)
 
 
-def contains_filter(app, column: str) -> str:
+def contains_filter(app, column: str, view: str = "experts") -> str:
     """The list page's query argument that filters `column` by "contains"."""
     from app.web.views import view_for
     with app.test_request_context():
-        choices = view_for("experts").new_filters().get_search_filters()[column]
+        choices = view_for(view).new_filters().get_search_filters()[column]
     index = next(i for i, f in enumerate(choices) if type(f).__name__ == "FilterContains")
     return f"_flt_{index}_{column}"
 
@@ -140,7 +129,7 @@ def test_sample_upload_preview_refuse_errorbook_import_reimport_undo(app, client
         else:
             assert not red
     assert sorted(explained) == [41, 42, 43]  # 序号 of Excel rows 44–46
-    for message, red in explained.values():
+    for _message, red in explained.values():
         assert red and all(c.comment is not None for c in red)
     assert "校验位" in explained[41][0] and "文本" in explained[42][0]
     assert "聘期届满" in explained[43][0]
@@ -496,3 +485,23 @@ def test_cli_writes_the_error_workbook(app, samples, tmp_path):
     assert result.exit_code == 1
     ws = openpyxl.load_workbook(out)["专家名册"]
     assert ws.cell(1, ws.max_column).value == ERRORS_HEADER
+
+
+def test_single_table_workbook_of_the_filtered_powers(app, client):
+    from app.seeding import load_seed
+    from app.sheets.single_table import TITLE
+    with app.app_context():
+        list(load_seed())
+    login(client, "clerk")
+    page = client.get("/powers/list/").get_data(as_text=True)
+    assert "导出一项一表" in page
+    resp = client.get("/lists/powers/single-tables",
+                      query_string={contains_filter(app, "name", view="powers"): "危险化学品"})
+    assert resp.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(resp.data))
+    Power = sheets["powers"].model
+    from app import db
+    with app.app_context():
+        codes = set(db.session.scalars(select(Power.code).where(Power.name.contains("危险化学品"))))
+    assert codes and {ws.title for ws in wb.worksheets} == codes
+    assert all(ws["A1"].value == TITLE for ws in wb.worksheets)

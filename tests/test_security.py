@@ -5,14 +5,25 @@ import re
 
 import pytest
 from conftest import login
-from test_web import (EXPERT_FORM, add, api_token, fetch, make_agency, make_expert, text_of)
+from test_web import EXPERT_FORM, add, api_token, fetch, make_agency, make_expert, text_of
 
 from app import db
 from app.lists.agencies import Agency
 from app.lists.experts import Expert
 from app.web import security
-from app.web.security import (ADMIN, CLERK, HEAD, PERM_EXPORT, PERM_IMPORT, PERM_PUBLISH,
-                              PERM_SEE_ID, PERM_UNDO, PUBLIC, READER, sync_roles)
+from app.web.security import (
+    ADMIN,
+    CLERK,
+    HEAD,
+    PERM_EXPORT,
+    PERM_IMPORT,
+    PERM_PUBLISH,
+    PERM_SEE_ID,
+    PERM_UNDO,
+    PUBLIC,
+    READER,
+    sync_roles,
+)
 
 
 def role_perms(app, name) -> set[tuple[str, str]]:
@@ -138,7 +149,7 @@ def test_reader_sees_masked_id_numbers(app, client, expert):
     login(client, "reader")
     page = client.get(f"/experts/show/{expert}").get_data(as_text=True)
     assert masked in page and whole not in page
-    page = client.get(f"/experts/list/?_flt_3_employer=上海化工研究院").get_data(as_text=True)
+    page = client.get("/experts/list/?_flt_3_employer=上海化工研究院").get_data(as_text=True)
     assert whole not in page
     headers = api_token(client, "reader")
     data = client.get("/api/v1/experts/", headers=headers).get_json()

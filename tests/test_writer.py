@@ -10,8 +10,10 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
-from sqlalchemy import Boolean as SaBoolean, Column, Date as SaDate, ForeignKey, Integer as SaInteger
-from sqlalchemy import Numeric, String
+from sqlalchemy import Boolean as SaBoolean
+from sqlalchemy import Column, ForeignKey, Numeric, String
+from sqlalchemy import Date as SaDate
+from sqlalchemy import Integer as SaInteger
 from sqlalchemy.orm import declarative_base, relationship
 
 from app.sheets.declare import Col, Sheet

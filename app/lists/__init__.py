@@ -1,9 +1,11 @@
 """The bureau's lists: one module per family, each holding its models and Sheet declarations.
 
 Importing this package registers every Sheet in `app.sheets.declare.sheets`, families in
-dependency order (parents before children). A new list is one more declaration in its family's
+dependency order (parents before children): the import order below IS the registry order, so
+it must not be sorted alphabetically. A new list is one more declaration in its family's
 module (or one more module imported here).
 """
+# isort: skip_file
 from . import powers  # noqa: F401  powers, responsibilities, reforms
 from . import experts  # noqa: F401  experts
 from . import agencies  # noqa: F401  agencies, qualifications, reviews, interviews

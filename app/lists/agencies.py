@@ -18,8 +18,7 @@ from sqlalchemy.orm import relationship
 from app.models import Record
 from app.settings import setting
 from app.sheets.declare import Col, Problem, Sheet, error, sheets, warning
-from app.sheets.types import (CreditCode, Date, Enum, Integer, LongText, Multi, Phone, Score,
-                              Text)
+from app.sheets.types import CreditCode, Date, Enum, Integer, LongText, Multi, Phone, Score, Text
 
 GROUP = "技术服务机构"
 

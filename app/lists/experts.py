@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.models import Record
 from app.settings import setting
 from app.sheets.declare import Col, Problem, Sheet, error, sheets
-from app.sheets.types import (Boolean, Date, Email, Enum, IdNumber, Integer, Multi, Phone, Text)
+from app.sheets.types import Boolean, Date, Email, Enum, IdNumber, Integer, Multi, Phone, Text
 from app.sheets.values import id_birth_date, id_gender
 
 GROUP = "专家库"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import relationship
 
 from app.models import Record
 from app.sheets.declare import Col, Problem, Sheet, error, sheets
-from app.sheets.types import (Boolean, Date, Enum, Integer, LongText, Multi, Phone, Text)
+from app.sheets.types import Boolean, Date, Enum, Integer, LongText, Multi, Phone, Text
 
 GROUP = "权责清单"
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Change, ImportBatch, ImportFile, now
 from . import values as v
-from .declare import Col, Sheet, sheets
+from .declare import Sheet, sheets
 from .headers import is_empty, is_footer, locate_header
 from .reader import Limits, RawSheet, UnreadableFile, read_file
 
@@ -245,7 +245,11 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
     """Read a file and say what importing it would do. Writes nothing.
 
     Raises UnreadableFile when the file itself cannot be read (exit status 2)."""
-    data = source if isinstance(source, bytes) else open(source, "rb").read()
+    if isinstance(source, bytes):
+        data = source
+    else:
+        with open(source, "rb") as fh:
+            data = fh.read()
     raw_sheets = read_file(data, file_name, limits)
     plan = Plan(sheet=sheet, file_name=file_name, file_size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(), complete=complete,

@@ -12,8 +12,17 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -26,14 +35,23 @@ from .. import db
 from ..drafts import ImportDraft, purge_old_drafts
 from ..models import Change, ImportBatch, ImportFile, now
 from ..sheets.declare import sheets
-from ..sheets.engine import (ImportRefused, StalePlan, UndoRefused, UnreadableFile,
-                             label_from_snapshot, restore_value, apply_plan, build_plan,
-                             fk_column, undo_batch)
+from ..sheets.engine import (
+    ImportRefused,
+    StalePlan,
+    UndoRefused,
+    UnreadableFile,
+    apply_plan,
+    build_plan,
+    fk_column,
+    label_from_snapshot,
+    restore_value,
+    undo_batch,
+)
 from ..sheets.errorbook import write_errorbook
 from ..sheets.exporting import export_query, records_for_export
 from ..sheets.reader import Limits
-from ..sheets.values import mask_id_number
 from ..sheets.single_table import write_single_tables
+from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export, write_template
 from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
 from .views import filtered_query, view_for
@@ -98,6 +116,15 @@ def _own_draft_or_404(draft_id: str) -> ImportDraft:
 def _download_name(name: str, suffix: str = "") -> str:
     stem = PurePath(name).stem or "导入文件"
     return f"{stem}{suffix}.xlsx"
+
+
+def _send_xlsx(write, download_name: str):
+    """Write a workbook to an anonymous temp file (removed when closed) and send it from
+    disk: memory stays flat however long the list."""
+    out = tempfile.TemporaryFile()
+    write(out)
+    out.seek(0)
+    return send_file(out, mimetype=XLSX, as_attachment=True, download_name=download_name)
 
 
 def _message_page(text: str, status: int, title: str = "无法完成操作"):
@@ -210,11 +237,7 @@ class ListsView(BaseView):
     @permission_name("import")
     def template(self, slug):
         sheet = _sheet_or_404(slug)
-        buf = io.BytesIO()
-        write_template(sheet, buf)
-        buf.seek(0)
-        return send_file(buf, mimetype=XLSX, as_attachment=True,
-                         download_name=f"{sheet.title}_导入模板.xlsx")
+        return _send_xlsx(lambda out: write_template(sheet, out), f"{sheet.title}_导入模板.xlsx")
 
     @expose("/<slug>/export")
     @has_access
@@ -228,13 +251,9 @@ class ListsView(BaseView):
                                  "如需导出，请联系管理员。", 403, "无权导出")
         # The list as its screen shows it, filtered by the same query string.
         stmt = export_query(sheet, filtered_query(slug, request.args))
-        # Written to an anonymous temp file (removed when closed), then streamed from disk:
-        # memory stays flat however long the list.
-        out = tempfile.TemporaryFile()
-        write_export(sheet, records_for_export(sheet, stmt, db.session), out)
-        out.seek(0)
-        return send_file(out, mimetype=XLSX, as_attachment=True,
-                         download_name=f"{sheet.title}_{now():%Y%m%d}.xlsx")
+        return _send_xlsx(
+            lambda out: write_export(sheet, records_for_export(sheet, stmt, db.session), out),
+            f"{sheet.title}_{now():%Y%m%d}.xlsx")
 
     @expose("/powers/single-tables")
     @has_access
@@ -245,11 +264,9 @@ class ListsView(BaseView):
         powers, duties = sheets["powers"], sheets["responsibilities"]
         stmt = export_query(powers, filtered_query("powers", request.args)).options(
             selectinload(powers.model.duties))
-        out = tempfile.TemporaryFile()
-        write_single_tables(powers, duties, db.session.scalars(stmt), out)
-        out.seek(0)
-        return send_file(out, mimetype=XLSX, as_attachment=True,
-                         download_name=f"行政权力清单_一项一表_{now():%Y%m%d}.xlsx")
+        return _send_xlsx(
+            lambda out: write_single_tables(powers, duties, db.session.scalars(stmt), out),
+            f"行政权力清单_一项一表_{now():%Y%m%d}.xlsx")
 
     @expose("/import", methods=["GET", "POST"])
     @expose("/<slug>/import", methods=["GET", "POST"])

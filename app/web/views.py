@@ -27,8 +27,12 @@ from flask_appbuilder import baseviews as fab_baseviews
 from flask_appbuilder import views as fab_views
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
-                                           DatePickerWidget, Select2Widget)
+from flask_appbuilder.fieldwidgets import (
+    BS3TextAreaFieldWidget,
+    BS3TextFieldWidget,
+    DatePickerWidget,
+    Select2Widget,
+)
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -47,8 +51,14 @@ from ..sheets import types as t
 from ..sheets.declare import Col, Sheet, error, sheets
 from ..sheets.engine import describe_key, key_attr, record_key
 from ..sheets.values import ValueProblem, mask_id_number
-from .security import (PERM_EXPORT, PERM_IMPORT, can_export, can_see_id_numbers, has_permission,
-                       request_cache)
+from .security import (
+    PERM_EXPORT,
+    PERM_IMPORT,
+    can_export,
+    can_see_id_numbers,
+    has_permission,
+    request_cache,
+)
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

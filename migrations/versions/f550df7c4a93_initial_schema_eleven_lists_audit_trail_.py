@@ -1,14 +1,13 @@
 """initial schema: eleven lists, audit trail, FAB security
 
 Revision ID: f550df7c4a93
-Revises: 
+Revises:
 Create Date: 2026-11-29 08:56:54.850160
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
-
 
 # revision identifiers, used by Alembic.
 revision = 'f550df7c4a93'
