@@ -25,6 +25,7 @@ PERM_PUBLISH = ("can_publish", "ReviewBatches")
 CODE_PERMISSIONS = (PERM_IMPORT, PERM_EXPORT, PERM_UNDO, PERM_SEE_ID, PERM_PUBLISH)
 
 ADMIN, CLERK, HEAD, READER, PUBLIC = "管理员", "科员", "科长", "只读", "公众"
+CODE_ROLES = (ADMIN, CLERK, HEAD, READER, PUBLIC)
 
 # What changes a list (screens, API); everything else a list's view or API carries is reading.
 WRITE_PERMISSIONS = {"can_add", "can_edit", "can_delete", "can_post", "can_put"}
@@ -41,6 +42,21 @@ class QingdanSecurityManager(SecurityManager):
         # route carries it: keep the code-defined permissions of that view-menu.
         extra = [p for p, v in CODE_PERMISSIONS if v == view_menu]
         super().add_permissions_view(list(dict.fromkeys([*base_permissions, *extra])), view_menu)
+
+    def find_role(self, name):
+        role = super().find_role(name)
+        if role is None and name in CODE_ROLES and not self._syncing_roles:
+            # A fresh database (after `db upgrade`, before `qingdan init`): write the roles
+            # now, so that `fab create-admin` gives the first administrator a real role.
+            self._syncing_roles = True
+            try:
+                sync_roles()
+            finally:
+                self._syncing_roles = False
+            role = super().find_role(name)
+        return role
+
+    _syncing_roles = False
 
 
 # ---------------------------------------------------------------------------- checks
