@@ -357,3 +357,21 @@ def test_cli_template_and_export_round_trip(app, samples, tmp_path):
     assert runner.invoke(args=["lists", "template", "experts", str(tpl)]).exit_code == 0
     headers = [c.value for c in openpyxl.load_workbook(tpl).worksheets[0][1]]
     assert headers[:3] == ["序号", "专家编号", "*姓名"]
+
+
+def test_unique_column_apart_from_the_key(session):
+    header = ["专家编号", "姓名", "身份证号码", "工作单位", "职称级别", "专业类别", "专家类型",
+              "聘任日期", "聘期届满", "状态"]
+    common = ["单位（虚构）", "正高级", "冶金", "普通专家", "2015-03-01", "2018-02-28", "在聘"]
+    first = xlsx([header, ["ZJ-001", "甲", "310110195001014126", *common]])
+    apply_plan(plan_of(session, "experts", first), session=session)
+    rows = [header, ["ZJ-001", "乙", "310110195102025019", *common],   # taken by 甲
+            ["ZJ-002", "丙", "310110195203030992", *common],
+            ["ZJ-002", "丁", "310110195304041244", *common]]           # twice in the file
+    plan = plan_of(session, "experts", xlsx(rows))
+    assert [(i.row, i.column) for i in plan.errors] == [(2, "专家编号"), (4, "专家编号")]
+    assert "另一条记录" in plan.errors[0].message and "第 3 行" in plan.errors[1].message
+    assert plan.count("create") == 1
+    # The record that owns the number may keep it.
+    again = plan_of(session, "experts", first)
+    assert again.errors == [] and again.count("unchanged") == 1

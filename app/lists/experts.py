@@ -112,7 +112,8 @@ def _specialities():
 experts = Sheet(
     slug="experts", title="安全生产专家库", model=Expert, key=("id_number",), group=GROUP,
     columns=[
-        Col("专家编号", "expert_no", Text(64), aliases=("证书编号",), note="填写时不得重复"),
+        Col("专家编号", "expert_no", Text(64), aliases=("证书编号",), note="填写时不得重复",
+            unique=True),
         Col("姓名", "name", Text(50, person_name=True), required=True),
         Col("身份证号码", "id_number", IdNumber(), required=True,
             aliases=("身份证号", "公民身份号码"), note="请将本列设为文本格式"),

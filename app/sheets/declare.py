@@ -28,6 +28,7 @@ class Col:
     note: str = ""
     info: bool = False
     export_header: str | None = None  # when the header written must differ (环节序号)
+    unique: bool = False  # unique when given, apart from the key (专家编号)
 
     @property
     def relation(self) -> str | None:

@@ -288,6 +288,7 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
     _resolve_parents(sheet, plan.rows, session)
     _check_rules(sheet, plan.rows)
     _match_existing(sheet, plan, session)
+    _check_unique(sheet, plan, session)
     if complete:
         _plan_deletions(sheet, plan, session)
     return plan
@@ -445,6 +446,33 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
             if old is not new:
                 r.changes[rel] = (old, new)
         r.action = "update" if r.changes else "unchanged"
+
+
+def _check_unique(sheet: Sheet, plan: Plan, session: Session) -> None:
+    """Columns unique apart from the key: once in the file, and not another record's."""
+    model = sheet.model
+    for col in sheet.stored:
+        if not col.unique or col.field not in plan.present_fields:
+            continue
+        rows = [r for r in plan.rows if r.action != "error" and r.record.get(col.field)]
+        owners: dict = {}
+        for chunk in _in_chunks(sorted({r.record[col.field] for r in rows})):
+            attr = getattr(model, col.field)
+            owners.update(session.execute(select(attr, model.id).where(attr.in_(chunk))).all())
+        first: dict = {}
+        for r in rows:
+            value = r.record[col.field]
+            header = r.headers.get(col.field, col.header)
+            if value in first:
+                other = first[value]
+                msg = f"与工作表「{other.sheet}」第 {other.row} 行重复：「{col.header}」不能重复"
+            elif owners.get(value, r.existing_id) != r.existing_id:
+                msg = f"「{col.header}」已被另一条记录使用：请核对，或先修改那条记录"
+            else:
+                first[value] = r
+                continue
+            r.issues.append(Issue(r.sheet, r.row, header, r.raw.get(col.field, ""), msg))
+            r.action, r.changes = "error", {}
 
 
 def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
