@@ -68,6 +68,12 @@ def main() -> None:
     t_opx = time.perf_counter() - t_opx
     print(f"read: calamine {t_cal:.2f} s, openpyxl read-only {t_opx:.2f} s, "
           f"ratio {t_opx / t_cal:.1f}x")
+    from app.sheets.reader import Limits, read_file
+    t_child = time.perf_counter()
+    read_file(src, limits=Limits(max_bytes=200 * 1024 * 1024, max_rows=ROWS + 10))
+    t_child = time.perf_counter() - t_child
+    print(f"read_file (calamine in a memory-limited child) {t_child:.2f} s, "
+          f"{t_child / t_cal:.1f}x calamine in-process")
 
     os.environ.setdefault("QINGDAN_ENV", "development")
     from flask_migrate import upgrade
@@ -76,7 +82,6 @@ def main() -> None:
     from app.sheets.declare import sheets
     from app.sheets.engine import apply_plan, build_plan
     from app.sheets.exporting import export_query, records_for_export
-    from app.sheets.reader import Limits
     from app.sheets.writer import write_export
 
     url = os.environ.get("DATABASE_URL", f"sqlite:///{tmp / 'bench.db'}")

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import logging
+import os
 import random
 import re
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -14,6 +19,7 @@ import pytest
 import xlwt
 from openpyxl.styles import Font
 
+from app.sheets import reader
 from app.sheets.reader import Limits, RawSheet, UnreadableFile, read_file
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -121,7 +127,7 @@ def test_utf8_bom_csv_keeps_cells_and_row_numbers():
 
 
 def test_csv_without_filename_is_sheet1():
-    sheet, = read_file("a,b\n1,2\n".encode())
+    sheet, = read_file(b"a,b\n1,2\n")
     assert sheet.name == "Sheet1"
     assert sheet.rows == [(1, ["a", "b"]), (2, ["1", "2"])]
 
@@ -268,6 +274,51 @@ def test_formatted_empty_far_cells_are_harmless(tmp_path):
         workbook.active["XFD1048576"].font = Font(bold=True)   # written as <c r=… s=…/>
     sheet, = read_file(save_workbook(tmp_path / "styled.xlsx", fill))
     assert sheet.rows == [(1, ["序号"])]
+
+
+@pytest.mark.parametrize("cell", ['<c r="XFD1048576" s="1"/>', '<c r="XFD1048576" s="1"></c>',
+                                  "<c s='1' r='XFD1048576' t=\"n\" ></c>"])
+def test_empty_far_cells_in_either_form_are_harmless(tmp_path, cell):
+    src = simple_xlsx(tmp_path / "plain.xlsx")
+    body = ('<sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+            f'<row r="1048576">{cell}</row></sheetData>')
+    sheet, = read_file(with_sheet_data(src, tmp_path / "empty.xlsx", body))
+    assert sheet.rows == [(1, [1])]
+
+
+# Each of these files aborted the process before the scan read tags as XML does (quoted
+# values may hold ">", "/>" and " r="): calamine saw a cell where the scan saw none.
+def test_slash_in_a_value_does_not_make_a_far_cell_empty(tmp_path):
+    src = simple_xlsx(tmp_path / "plain.xlsx")
+    body = ('<sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+            '<row r="1048576"><c r="XFD1048576" x="/>"><v>1</v></c></row></sheetData>')
+    assert "XFD 列" in refused(with_sheet_data(src, tmp_path / "slash.xlsx", body))
+
+
+def test_r_in_a_value_is_not_a_reference(tmp_path):
+    src = simple_xlsx(tmp_path / "plain.xlsx")
+    body = ('<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1000000">'
+            + '<c x=" r=1"><v>1</v></c>' * 2000 + '</row></sheetData>')
+    assert "标准格式" in refused(with_sheet_data(src, tmp_path / "inner.xlsx", body))
+
+
+def test_reference_cut_by_a_chunk_after_a_quoted_bracket(tmp_path):
+    # The first 1 MiB chunk ends in the middle of r="XF|D1048576"; the ">" in the value
+    # before it made the tag look finished, so neither half was seen whole.
+    src = simple_xlsx(tmp_path / "plain.xlsx")
+    with zipfile.ZipFile(src) as old:
+        xml = old.read(SHEET1).decode()
+    head = xml[:xml.index("<sheetData>")] + "<sheetData>"
+    tail = xml[xml.index("</sheetData>"):]
+    cut, rest = '<row r="1048576"><c x=" r=>" r="XF', 'D1048576"><v>1</v></c></row>'
+    opening, closing = '<row r="2"><c r="A2" t="inlineStr"><is><t>', "</t></is></c></row>"
+    size = reader._CHUNK - len((head + opening + closing + cut).encode())
+    letters = random.Random(5).choices("abcdefghijklmnopqrstuvwxyz", k=size)
+    filler = opening + "".join(letters) + closing
+    assert len((head + filler + cut).encode()) == reader._CHUNK
+    xml = head + filler + cut + rest + tail
+    hostile = rewrite_members(src, tmp_path / "cut.xlsx", {SHEET1: xml.encode()})
+    assert "XFD 列" in refused(hostile)
 
 
 def test_column_limit_applies_to_xls_too(tmp_path):
@@ -464,3 +515,219 @@ def test_xls_over_the_row_limit_is_refused(tmp_path):
         sheet.write(i, 0, i)
     workbook.save(str(path))
     assert "10 行" in refused(path, limits=Limits(max_rows=10))
+
+
+def test_xls_cell_types_come_back_from_the_child_process(tmp_path):
+    path = tmp_path / "types.xls"
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("类型")
+    for column, (value, number_format) in enumerate([
+            ("文本", None), (3, None), (2.5, None), (True, None),
+            (dt.datetime(2015, 3, 1), "yyyy-mm-dd"),
+            (dt.datetime(2015, 3, 1, 8, 30), "yyyy-mm-dd hh:mm"),
+            (dt.time(9, 15), "hh:mm"),
+            (1.25, "[h]:mm:ss")]):
+        style = (xlwt.easyxf(num_format_str=number_format) if number_format
+                 else xlwt.Style.default_style)
+        sheet.write(1, column, value, style)
+    workbook.save(str(path))
+    sheet, = read_file(path)
+    (number, cells), = [row for row in sheet.rows if any(row[1])]
+    assert number == 2
+    assert cells[:4] == ["文本", 3, 2.5, True]
+    assert cells[4:] == [dt.date(2015, 3, 1), dt.datetime(2015, 3, 1, 8, 30), dt.time(9, 15),
+                         dt.timedelta(days=1, hours=6)]
+    assert [type(c) for c in cells[4:]] == [dt.date, dt.datetime, dt.time, dt.timedelta]
+
+
+def test_xls_row_limit_counts_all_visible_sheets(tmp_path):
+    path = tmp_path / "two.xls"
+    workbook = xlwt.Workbook()
+    for name in ("一", "二", "隐藏"):
+        sheet = workbook.add_sheet(name)
+        for i in range(8):
+            sheet.write(i, 0, i)
+    sheet.visibility = 1
+    workbook.save(str(path))
+    sheets = read_file(path, limits=Limits(max_rows=16))
+    assert [(s.name, s.hidden, len(s.rows)) for s in sheets] == [
+        ("一", False, 8), ("二", False, 8), ("隐藏", True, 0)]
+    assert "15 行" in refused(path, limits=Limits(max_rows=15))
+
+
+# ------------------------------------------------------------------ hostile .xls
+
+_NUMBER = 0x0203        # BIFF8 NUMBER record: row, column, XF index (u16 each), then a double
+_DIMENSIONS = 0x0200    # first row, last row + 1 (u32), first column, last column + 1 (u16), 0
+_MARK = 0.123456789012  # not an RK number, so xlwt writes it as a NUMBER record
+
+
+def small_xls() -> bytes:
+    """About 6 KB: a header row, and the mark in B3 (the cell the tests move)."""
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("表")
+    sheet.write(0, 0, "序号")
+    sheet.write(0, 1, "姓名")
+    sheet.write(1, 0, 1)
+    sheet.write(1, 1, "王伟")
+    sheet.write(2, 1, _MARK)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def _find_once(data: bytes, needle: bytes) -> int:
+    assert data.count(needle) == 1
+    return data.index(needle)
+
+
+def with_mark_at(data: bytes, row: int, column: int) -> bytes:
+    """Move the NUMBER cell of small_xls() to (row, column), 0-based, in place."""
+    at = _find_once(data, struct.pack("<HHHH", _NUMBER, 14, 2, 1))
+    patched = bytearray(data)
+    struct.pack_into("<HH", patched, at + 4, row, column)
+    return bytes(patched)
+
+
+def with_dimensions_rows(data: bytes, last_row_plus_one: int) -> bytes:
+    at = _find_once(data, struct.pack("<HHIIHHH", _DIMENSIONS, 14, 0, 3, 0, 2, 0))
+    patched = bytearray(data)
+    struct.pack_into("<I", patched, at + 8, last_row_plus_one)
+    return bytes(patched)
+
+
+def calamine_in_a_child(data: bytes) -> subprocess.CompletedProcess:
+    """Open `data` with calamine directly (as reader.py did in-process) in a throwaway
+    interpreter limited to 2 GiB, and show what it does to the process."""
+    program = ("import io, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2**31, 2**31)); "
+               "from python_calamine import CalamineWorkbook; "
+               "CalamineWorkbook.from_filelike(io.BytesIO(sys.stdin.buffer.read()))")
+    return subprocess.run([sys.executable, "-c", program], input=data, capture_output=True,
+                          timeout=60, env={**os.environ, "RUST_BACKTRACE": "0"})
+
+
+@pytest.fixture
+def reader_log(caplog, monkeypatch):
+    """The reader's warnings. Running the migrations (other tests) calls logging's
+    fileConfig, which disables every logger that exists by then, this one included."""
+    monkeypatch.setattr(logging.getLogger("app.sheets.reader"), "disabled", False)
+    with caplog.at_level(logging.WARNING, logger="app.sheets.reader"):
+        yield caplog
+
+
+def test_small_xls_helper_reads_normally():
+    sheet, = read_file(small_xls(), "small.xls")
+    assert rows_by_number(sheet) == {1: ["序号", "姓名"], 2: [1, "王伟"], 3: ["", _MARK]}
+
+
+@pytest.mark.parametrize("patch", [
+    lambda data: with_mark_at(data, 65535, 65535),       # 65536 × 65536 cells: 137 GB
+    lambda data: with_dimensions_rows(data, 0xFFFFFFF0),  # a grid sized by DIMENSIONS alone
+], ids=["cell", "dimensions"])
+def test_xls_that_aborts_calamine_is_refused_and_the_process_survives(patch, reader_log):
+    hostile = patch(small_xls())
+    assert len(hostile) < 8 * 1024
+    # What it did when calamine ran in the worker: an abort, no exception to catch.
+    crashed = calamine_in_a_child(hostile)
+    assert crashed.returncode < 0 and b"memory allocation" in crashed.stderr
+    message = refused(hostile, "恶意.xls")
+    assert "损坏" in message and "恶意.xls" in message and "另存为 .xlsx" in message
+    assert "exit status -" in reader_log.text   # the child died of a signal, this process did not
+
+
+def test_xls_cell_far_right_gets_the_column_message():
+    # One row, 65536 columns: calamine can hold that; the limit refuses it like in .xlsx.
+    message = refused(with_mark_at(small_xls(), 2, 65535), "宽.xls")
+    assert "第 CRXP 列" in message and "256 列" in message
+
+
+def test_xls_cell_far_down_gets_the_row_message():
+    message = refused(with_mark_at(small_xls(), 65535, 1), "长.xls", Limits(max_rows=1000))
+    assert "1000 行" in message
+
+
+def test_xls_child_memory_limit_is_enforced(tmp_path):
+    # A real file whose grid needs 65536 × 256 cells (≈ 540 MB in calamine): too much
+    # for a child given 256 MiB, which is refused instead of growing without bound.
+    path = tmp_path / "corner.xls"
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("表")
+    sheet.write(0, 0, "序号")
+    sheet.write(65535, 255, "误填")
+    workbook.save(str(path))
+    assert "损坏" in refused(path, limits=Limits(child_memory_bytes=256 * MB))
+
+
+_SLEEPS_THEN_ANSWERS = ("import pickle, sys, time; time.sleep(60); "
+                        "sys.stdout.buffer.write(pickle.dumps(('ok', [])))")
+
+
+def test_xls_child_that_takes_too_long_is_refused(monkeypatch, reader_log):
+    monkeypatch.setattr(reader, "_CHILD_PROGRAM", _SLEEPS_THEN_ANSWERS)
+    message = refused(small_xls(), "慢.xls", Limits(child_seconds=0.5))
+    assert "损坏" in message   # had the child not been stopped, the result would be []
+    assert "timed out" in reader_log.text
+
+
+@pytest.mark.parametrize("program", [
+    "import sys; sys.exit(3)",
+    "import os; os.abort()",
+    "pass",                                                          # no output at all
+    "import sys; sys.stdout.buffer.write(b'not a pickle')",
+    "import sys; sys.stdout.buffer.write(__import__('pickle').dumps(('surprise',)))",
+    # The parent builds nothing but the date and time types from what the child writes.
+    "import os, pickle, sys; "
+    "sys.stdout.buffer.write(pickle.dumps(('ok', [('s', False, [[os.getcwd]])])))",
+    "raise MemoryError",
+], ids=["exit-3", "abort", "silent", "garbage", "unknown", "global", "memory-error"])
+def test_any_failure_of_the_xls_child_is_damaged(monkeypatch, program):
+    monkeypatch.setattr(reader, "_CHILD_PROGRAM", program)
+    message = refused(small_xls(), "坏.xls")
+    assert "损坏" in message and "坏.xls" in message
+
+
+# About 1 in 120 of these variants aborts calamine (python-calamine 0.9.1): seeds 92, 134,
+# 435, 643, 791, 958, 974 and 976 of the first 1000. They are among the 50 tried here.
+_CORRUPTION_SEEDS = [*range(42), 92, 134, 435, 643, 791, 958, 974, 976]
+
+
+def test_randomly_corrupted_xls_never_takes_the_process_down():
+    # Bytes are changed only in the workbook stream (from offset 512 in an xlwt file),
+    # where the records are; the rest of the file is OLE2 bookkeeping and padding.
+    original = small_xls()
+    stream_end = original.index(b"\x0a\x00\x00\x00", original.rindex(b"\x09\x08\x10\x00")) + 4
+    outcomes = []
+    for seed in _CORRUPTION_SEEDS:
+        rng = random.Random(seed)
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(512, stream_end)
+            data[at] = rng.choice([0x00, 0xFF, rng.randrange(256)])
+        try:
+            sheets = read_file(bytes(data), f"变体{seed}.xls")
+        except UnreadableFile as exc:
+            assert f"变体{seed}.xls" in str(exc)
+            outcomes.append("refused")
+        else:
+            assert all(isinstance(s, RawSheet) for s in sheets)
+            outcomes.append("read")
+    assert len(outcomes) == 50   # and this process is still here to count them
+
+
+def test_sparse_xlsx_within_the_limits_cannot_exhaust_the_worker(tmp_path):
+    # Two cells, A1 and IV200000: inside every row and column limit, yet calamine would
+    # build a dense grid of 51 million cells. It happens in the memory-limited child.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "序号"
+    ws["IV200000"] = "x"
+    path = tmp_path / "sparse.xlsx"
+    wb.save(path)
+    with pytest.raises(UnreadableFile, match="损坏"):
+        read_file(path, limits=Limits(child_memory_bytes=512 * 1024 * 1024))
+    # The same reader still reads an ordinary workbook afterwards.
+    ok = tmp_path / "ok.xlsx"
+    wb2 = openpyxl.Workbook()
+    wb2.active.append(["姓名", "单位"])
+    wb2.save(ok)
+    assert read_file(ok)[0].rows == [(1, ["姓名", "单位"])]
