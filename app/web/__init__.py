@@ -7,8 +7,12 @@ import importlib.util
 
 def register_views(appbuilder) -> None:
     """Called by create_app() inside the app context, after FAB's own views."""
+    from flask import current_app
+
+    from .errors import register_error_pages
     from .views import register
     register(appbuilder)
+    register_error_pages(current_app)
     # The import screens are built alongside; until their module exists the app still starts.
     if importlib.util.find_spec("app.web.imports") is not None:
         from .imports import register as register_imports

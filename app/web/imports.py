@@ -18,7 +18,6 @@ from flask import (
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     send_file,
     url_for,
@@ -53,6 +52,7 @@ from ..sheets.reader import Limits
 from ..sheets.single_table import write_single_tables
 from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export, write_template
+from .errors import message_page
 from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
 from .views import filtered_query, view_for
 
@@ -125,12 +125,6 @@ def _send_xlsx(write, download_name: str):
     write(out)
     out.seek(0)
     return send_file(out, mimetype=XLSX, as_attachment=True, download_name=download_name)
-
-
-def _message_page(text: str, status: int, title: str = "无法完成操作"):
-    appbuilder = current_app.appbuilder
-    return render_template("imports/message.html", base_template=appbuilder.base_template,
-                           appbuilder=appbuilder, title=title, message=text), status
 
 
 def _size(n: int | None) -> str:
@@ -246,7 +240,7 @@ class ListsView(BaseView):
         sheet = _sheet_or_404(slug)
         if not can_export(sheet):
             # An export is for re-import, so it carries whole ID numbers.
-            return _message_page(f"「{sheet.title}」含有身份证号码，导出文件包含完整号码，"
+            return message_page(f"「{sheet.title}」含有身份证号码，导出文件包含完整号码，"
                                  "只有有权查看完整证件号码的用户才能导出。"
                                  "如需导出，请联系管理员。", 403, "无权导出")
         # The list as its screen shows it, filtered by the same query string.
@@ -392,7 +386,7 @@ class ListsView(BaseView):
         if batch is None or batch.file is None:
             abort(404)
         if not _may_download(batch):
-            return _message_page(f"「{batch.list_title}」的原始文件含有完整的身份证号码，"
+            return message_page(f"「{batch.list_title}」的原始文件含有完整的身份证号码，"
                                  "只有有权查看完整证件号码的用户和上传者本人才能下载。",
                                  403, "无权下载")
         return send_file(io.BytesIO(batch.file.content), as_attachment=True,
@@ -516,7 +510,7 @@ class ImportBatchView(ModelView):
 # ---------------------------------------------------------------------------- registration
 def _too_large(_exc):
     limit = current_app.config.get("QINGDAN_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
-    return _message_page(f"上传的文件超过了 {_size(limit)} 的上限，未能接收。"
+    return message_page(f"上传的文件超过了 {_size(limit)} 的上限，未能接收。"
                          "请删除无关的工作表、图片和多余的空行后再上传，"
                          "或拆分成几个文件分批上传。", 413, "文件太大")
 
