@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .models import Change, Record, current_user_id, now
 from .sheets.declare import sheets
-from .sheets.engine import _plain
+from .sheets.engine import json_value
 
 _SKIP = {"created_on", "changed_on", "created_by_fk", "changed_by_fk"}
 _listening = False
@@ -24,11 +24,11 @@ def _values(obj, *, before: bool = False) -> dict:
             continue
         hist = state.attrs[attr.key].history
         if before and hist.deleted:
-            out[attr.key] = _plain(hist.deleted[0])
+            out[attr.key] = json_value(hist.deleted[0])
         elif before and hist.unchanged:
-            out[attr.key] = _plain(hist.unchanged[0])
+            out[attr.key] = json_value(hist.unchanged[0])
         else:
-            out[attr.key] = _plain(getattr(obj, attr.key))
+            out[attr.key] = json_value(getattr(obj, attr.key))
     return out
 
 

@@ -22,8 +22,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    and_,
 )
 from sqlalchemy.dialects.mysql import LONGBLOB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import declared_attr, relationship
 
 # Uploaded files (up to the upload limit): bytea / BLOB, and LONGBLOB on MySQL/MariaDB,
@@ -64,6 +66,42 @@ class Record(Model):
     def __mapper_args__(cls):
         # Optimistic locking: two clerks saving the same record cannot overwrite each other.
         return {"version_id_col": cls.version}
+
+
+class ValidityWindow:
+    """A certificate or policy: valid from a start date to an end date while its typed status
+    is 有效. Expiry is derived from the end date, never typed. Subclasses name their dates."""
+    VALID, EXPIRED = "有效", "已过期"
+    starts_attr = "starts_on"
+    ends_attr = "ends_on"
+
+    def is_valid_on(self, on: dt.date) -> bool:
+        starts, ends = getattr(self, self.starts_attr), getattr(self, self.ends_attr)
+        return (self.status == self.VALID and starts is not None and ends is not None
+                and starts <= on <= ends)
+
+    @classmethod
+    def valid_on(cls, on: dt.date):
+        """The same as is_valid_on, as an SQL condition."""
+        return and_(cls.status == cls.VALID, getattr(cls, cls.starts_attr) <= on,
+                    getattr(cls, cls.ends_attr) >= on)
+
+    @hybrid_property
+    def expired(self) -> bool:
+        ends = getattr(self, self.ends_attr)
+        return ends is not None and ends < dt.date.today()
+
+    @expired.inplace.expression
+    @classmethod
+    def _expired_expression(cls):
+        return getattr(cls, cls.ends_attr) < dt.date.today()
+
+    @property
+    def validity(self) -> str:
+        """有效 / 已过期 / the typed status (暂停, 撤销, 已退保 …), for display."""
+        if self.status != self.VALID:
+            return self.status or ""
+        return self.EXPIRED if self.expired else self.VALID
 
 
 class ImportBatch(Model):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import relationship
 
-from app.models import Record
+from app.models import Record, ValidityWindow
 from app.settings import setting
 from app.sheets.declare import Col, Problem, Sheet, error, sheets, warning
 from app.sheets.types import CreditCode, Date, Enum, Integer, LongText, Multi, Phone, Score, Text
@@ -31,8 +31,7 @@ QUALIFICATION_CATEGORIES = (SAFETY_ASSESSMENT, OCCUPATIONAL_HEALTH)
 QUALIFICATION_GRADES = ("甲级", "乙级", "丙级")
 QUALIFICATION_GRADE_SYNONYMS = {"甲": "甲级", "乙": "乙级", "丙": "丙级"}
 CERTIFICATE_STATUSES = ("有效", "暂停", "撤销", "注销")
-VALID = "有效"
-EXPIRED = "已过期"
+VALID = ValidityWindow.VALID
 REVIEW_CATEGORIES = ("安全评价报告", "职业卫生评价报告", "职业卫生检测报告")
 REPORT_TYPES = ("安全预评价", "安全验收评价", "安全现状评价", "安全专项评价", "职业病危害预评价",
                 "职业病危害控制效果评价", "职业病危害现状评价", "职业病危害因素定期检测")
@@ -126,8 +125,9 @@ class Agency(Record):
         return f"Agency(id={self.id!r}, credit_code={self.credit_code!r}, name={self.name!r})"
 
 
-class Qualification(Record):
+class Qualification(ValidityWindow, Record):
     __tablename__ = "qd_qualification"
+    starts_attr, ends_attr = "issued_on", "expires_on"
 
     agency_id = _agency_fk(__tablename__)
     agency = relationship("Agency", back_populates="qualifications")
@@ -141,30 +141,6 @@ class Qualification(Record):
     status = sa.Column(sa.String(10), nullable=False, index=True)
 
     __table_args__ = (sa.UniqueConstraint("cert_no", name="uq_qd_qualification_key"),)
-
-    def is_valid_on(self, on: dt.date) -> bool:
-        return (self.status == VALID and self.issued_on is not None
-                and self.expires_on is not None and self.issued_on <= on <= self.expires_on)
-
-    @classmethod
-    def valid_on(cls, on: dt.date) -> sa.ColumnElement[bool]:
-        return sa.and_(cls.status == VALID, cls.issued_on <= on, cls.expires_on >= on)
-
-    @hybrid_property
-    def expired(self) -> bool:
-        return self.expires_on is not None and self.expires_on < dt.date.today()
-
-    @expired.inplace.expression
-    @classmethod
-    def _expired_expression(cls):
-        return cls.expires_on < dt.date.today()
-
-    @property
-    def validity(self) -> str:
-        """有效 / 已过期 / the typed status (暂停, 撤销, 注销), for display."""
-        if self.status != VALID:
-            return self.status or ""
-        return EXPIRED if self.expired else VALID
 
     def __str__(self):
         return f"{self.cert_no} {self.category}{self.grade}"

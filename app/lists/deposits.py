@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import relationship
 
-from app.models import Record
+from app.models import Record, ValidityWindow
 from app.settings import setting, setting_decimal
 from app.sheets.declare import Col, Problem, Ref, Sheet, error, sheets, warning
 from app.sheets.types import Amount, CreditCode, Date, Enum, Integer, Phone, Text
@@ -30,7 +29,7 @@ EXEMPT, RETURNED = "免存", "已返还"
 POLICY_KINDS = ("安全生产责任保险", "危险化学品安全责任保险")
 PAYMENT_STATUSES = ("已缴", "未缴", "部分缴纳")
 POLICY_STATUSES = ("有效", "已退保", "已批改")
-VALID, EXPIRED = "有效", "已过期"
+VALID = ValidityWindow.VALID
 # 所在区 is the configurable dictionary setting("DISTRICTS") with setting("DISTRICT_SYNONYMS").
 
 ACCOUNT_MIN_DIGITS, ACCOUNT_MAX_DIGITS = 10, 25
@@ -75,7 +74,7 @@ class Enterprise(Record):
                 f"name={self.name!r})")
 
 
-class Policy(Record):
+class Policy(ValidityWindow, Record):
     __tablename__ = "qd_policy"
 
     policy_no = sa.Column(sa.String(64), nullable=False, index=True)
@@ -103,31 +102,11 @@ class Policy(Record):
         sa.Index("ix_qd_policy_enterprise_policy_no", "enterprise_id", "policy_no"),
     )
 
-    def is_valid_on(self, on: dt.date) -> bool:
-        return (self.status == VALID and self.starts_on is not None
-                and self.ends_on is not None and self.starts_on <= on <= self.ends_on)
-
     def covers_year(self, year: int) -> bool:
         """有效 and in force on at least one day of `year`."""
         return (self.status == VALID and self.starts_on is not None
                 and self.ends_on is not None and self.starts_on <= dt.date(year, 12, 31)
                 and self.ends_on >= dt.date(year, 1, 1))
-
-    @hybrid_property
-    def expired(self) -> bool:
-        return self.ends_on is not None and self.ends_on < dt.date.today()
-
-    @expired.inplace.expression
-    @classmethod
-    def _expired_expression(cls):
-        return cls.ends_on < dt.date.today()
-
-    @property
-    def validity(self) -> str:
-        """有效 / 已过期 / the typed status (已退保, 已批改), for display."""
-        if self.status != VALID:
-            return self.status or ""
-        return EXPIRED if self.expired else VALID
 
     def __str__(self):
         return f"{self.insurer} {self.policy_no}"

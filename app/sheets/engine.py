@@ -140,7 +140,7 @@ class Plan:
         h = hashlib.sha256()
         for r in self.rows + self.deletions:
             h.update(repr((r.sheet, r.row, r.action, r.existing_id, r.existing_version,
-                           sorted((k, _plain(o), _plain(n)) for k, (o, n) in r.changes.items()),
+                           sorted((k, json_value(o), json_value(n)) for k, (o, n) in r.changes.items()),
                            len(r.errors))).encode())
         return h.hexdigest()
 
@@ -157,7 +157,7 @@ class Plan:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _plain(value):
+def json_value(value):
     """A value as JSON can keep it (the audit trail, fingerprints)."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -524,7 +524,7 @@ def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
 def _snapshot(sheet: Sheet, obj) -> dict:
     """The record's stored values, as the audit trail keeps them."""
     mapper = inspect(sheet.model)
-    return {c.key: _plain(getattr(obj, c.key)) for c in mapper.column_attrs
+    return {c.key: json_value(getattr(obj, c.key)) for c in mapper.column_attrs
             if c.key not in ("created_on", "changed_on", "created_by_fk", "changed_by_fk")}
 
 
@@ -593,7 +593,7 @@ def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
             for r, p in zip(creates, params):
                 rid = ids[r.key]
                 r.existing_id = rid
-                after = {k: _plain(val) for k, val in p.items()
+                after = {k: json_value(val) for k, val in p.items()
                          if k not in ("created_on", "changed_on", "created_by_fk",
                                       "changed_by_fk")}
                 after["id"] = rid
@@ -618,7 +618,7 @@ def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
                                        for r in group])
             for r in updates:
                 before = befores[r.existing_id]
-                after = dict(before, **{k: _plain(val)
+                after = dict(before, **{k: json_value(val)
                                         for k, val in _row_values(sheet, plan, r).items()})
                 after["version"] = r.existing_version + 1
                 changes.append(dict(slug=sheet.slug, record_id=r.existing_id, action="update",
