@@ -11,7 +11,9 @@ What FAB does not do for us, and is done here once:
 - filters are built per request (FAB shares one object between requests: #2366);
 - list pages load parents and derived values in the page's query (no query per row);
 - paging arguments are bounded and a non-number is ignored (FAB: no bound, HTTP 500);
-- ID numbers are masked for everyone without PERM_SEE_ID, in pages, forms and API.
+- ID numbers are masked for everyone without PERM_SEE_ID, in pages, forms and API;
+- optimistic locking across an edit form's round-trip (FAB re-reads the record on POST, so
+  "last save wins"): the form carries `_version`, a PUT may send "version" (409 if stale).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.hybrid import HybridExtensionType
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -255,6 +257,20 @@ class SaveRefused(Exception):
     """The database refused a write; the message says why in Chinese."""
 
 
+class StaleRecord(SaveRefused):
+    """The record changed between being read and being written (the ORM's version check)."""
+
+
+# Optimistic locking across a form's round-trip (or an API client's read and write): the
+# version the clerk saw travels with the form as `_version` (API: "version").
+VERSION_FIELD = "_version"
+STALE_FORM_MESSAGE = ("保存未完成：您打开此记录后，它已被其他人修改（当前为第 {version} 版）。"
+                      "请核对下列内容后再次保存；您填写的内容仍保留在表单中。")
+STALE_API_MESSAGE = ("保存未完成：提交的版本（第 {sent} 版）不是这条记录的当前版本（第 {version} 版），"
+                     "它已被其他人修改：请重新读取后再提交。")
+BAD_VERSION_MESSAGE = "「version」应为整数：读取这条记录时得到的版本号。"
+
+
 def _save_message(exc: BaseException, action: str) -> str:
     cause = exc.__cause__ or exc
     if isinstance(cause, StaleDataError):
@@ -363,7 +379,8 @@ class SheetInterface(SQLAInterface):
             message = _save_message(exc, action)
             if has_request_context():
                 request_cache("save")["error"] = message
-            raise SaveRefused(message) from None
+            stale = isinstance(exc.__cause__ or exc, StaleDataError)
+            raise (StaleRecord if stale else SaveRefused)(message) from None
 
     def add(self, item, commit=True):
         self._write(super().add, item, commit, "add")
@@ -501,10 +518,22 @@ def _relation_field(sheet: Sheet, relation: str, label: str):
                             widget=Select2Widget())
 
 
+class VersionField(HiddenField):
+    """The version of the record when its edit form was shown (rendered by FAB's
+    `form.hidden_tag()`). Compared in `SheetForm.validate`, never written to the record."""
+
+    def populate_obj(self, obj, name):
+        pass
+
+
 class SheetForm(DynamicForm):
     """The add/edit form of a list: each field parsed by its column's type, then the record
     checked by `sheet.check()` — the importer's rules — with each problem next to its field;
-    warnings are flashed and do not block."""
+    warnings are flashed and do not block.
+
+    An edit form carries the version it was shown from (`_version`): a save over someone
+    else's later change is refused, the form shown again with what was typed and the current
+    version, so that saving once more (the clerk has seen the warning) goes through."""
     sheet: Sheet = None
     _id = None      # FAB sets the edited record's primary key before validate()
     _stored = None  # that record, as stored
@@ -517,6 +546,23 @@ class SheetForm(DynamicForm):
                 # from the record, not field.data: a dropdown has already made False "False"
                 value = getattr(stored, c.field) if stored is not None else self[c.field].data
                 self[c.field].data = _shown(c, value)
+            if stored is not None and "qd_version" in self._fields:
+                self.qd_version.data = str(stored.version)
+
+    def stale_message(self) -> str | None:
+        """Why the edited record may not be saved from this form: it changed since the form
+        was shown. No `_version` (a form from before this field) is accepted, as before."""
+        stored = self._stored
+        if stored is None or "qd_version" not in self._fields:
+            return None
+        sent = (self.qd_version.data or "").strip()
+        if not sent or sent == str(stored.version):
+            return None
+        current_app.logger.info(
+            "edit refused, %s id=%s changed since its form was shown (form version %s, now %s)",
+            self.sheet.slug, stored.id, sent if sent.isdigit() else "?", stored.version)
+        self.qd_version.data = str(stored.version)  # shown again: a second save goes through
+        return STALE_FORM_MESSAGE.format(version=stored.version)
 
     def record(self) -> dict:
         """The values as a rule sees them (parents as instances, as the importer gives)."""
@@ -535,6 +581,10 @@ class SheetForm(DynamicForm):
     def validate(self, extra_validators=None):
         if self._id is not None:
             self._stored = current_app.appbuilder.session.get(self.sheet.model, int(self._id))
+            stale = self.stale_message()
+            if stale:
+                self.form_errors.append(stale)
+                flash(stale, "danger")  # first, at the top of the re-rendered form
         valid = super().validate(extra_validators)
         told = {name for name, f in self._fields.items() if f.errors}
         for p in rule_problems(self.sheet, self.record(), self._id):
@@ -557,6 +607,13 @@ def build_form(sheet: Sheet, labels: dict[str, str]) -> type[SheetForm]:
         else:
             fields[name] = _form_field(sheet.column(name), labels[name])
     return type(f"{_camel(sheet.slug)}Form", (SheetForm,), {"sheet": sheet, **fields})
+
+
+def edit_form(form: type[SheetForm]) -> type[SheetForm]:
+    """The edit form: the add form plus the version it was shown from (`_version`, hidden).
+    WTForms ignores attributes starting with "_": the HTML name is given explicitly."""
+    return type(form.__name__.replace("Form", "EditForm"), (form,),
+                {"qd_version": VersionField(name=VERSION_FIELD)})
 
 
 def _search_extra_fields(sheet: Sheet, labels: dict[str, str]) -> dict:
@@ -729,10 +786,43 @@ class SheetApi(PerRequestFilters, ModelRestApi):
             return self._refused(exc)
 
     def put_headless(self, pk):
+        refused = self._check_version(pk)
+        if refused is not None:
+            return refused
         try:
             return self._finish(super().put_headless(pk))
+        except StaleRecord as exc:  # changed between our read and our write
+            self.datamodel.session.rollback()
+            return self.response(409, message=str(exc))
         except (RuleViolation, SaveRefused) as exc:
             return self._refused(exc)
+
+    # -- optimistic locking: an optional "version" (as read) in a PUT's body
+    def _check_version(self, pk):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or body.get("version") is None:
+            return None  # no version sent: saved as before
+        sent = body["version"]
+        if isinstance(sent, str) and sent.strip().isdigit():
+            sent = int(sent)
+        if isinstance(sent, bool) or not isinstance(sent, int):
+            return self.response_422(message={"version": [BAD_VERSION_MESSAGE]})
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None or item.version == sent:
+            return None  # FAB answers 404 for a missing record
+        return self.response(409, message=STALE_API_MESSAGE.format(sent=sent,
+                                                                   version=item.version),
+                             version=item.version)
+
+    def _merge_update_item(self, model_item, data):
+        data = {k: v for k, v in data.items() if k != "version"}  # checked above
+        return super()._merge_update_item(model_item, data)
+
+    def post_add(self, item):
+        request_cache("save")["version"] = item.version
+
+    def post_update(self, item):
+        request_cache("save")["version"] = item.version
 
     def delete_headless(self, pk):
         try:
@@ -763,6 +853,9 @@ class SheetApi(PerRequestFilters, ModelRestApi):
             return response
         if isinstance(data.get("result"), dict):
             self._mask(data["result"])
+            version = request_cache("save").get("version")
+            if version is not None:  # what to send with the next PUT
+                data["result"]["version"] = version
         warnings = request_cache("save").get("warnings")
         if warnings:
             data["warnings"] = warnings
@@ -833,7 +926,7 @@ def build(sheet: Sheet) -> tuple[type[SheetView], type[SheetApi]]:
         label_columns=labels, description_columns=descriptions,
         list_columns=list_columns, order_columns=order_columns, base_order=default_order,
         show_columns=fields + [n for n in derived if n not in fields],
-        add_columns=fields, edit_columns=fields, add_form=form, edit_form=form,
+        add_columns=fields, edit_columns=fields, add_form=form, edit_form=edit_form(form),
         search_columns=search, search_form_extra_fields=_search_extra_fields(sheet, labels),
         formatters_columns=formatters,
     ))
@@ -843,7 +936,8 @@ def build(sheet: Sheet) -> tuple[type[SheetView], type[SheetApi]]:
         edit_title=sheet.title, label_columns=labels, description_columns=descriptions,
         # Reading: the columns of the spreadsheet ("agency.credit_code" nests the parent).
         list_columns=[c.field for c in sheet.columns],
-        show_columns=["id", *(c.field for c in sheet.columns)],
+        # "version": what a PUT may send back, to be refused (409) if someone saved since.
+        show_columns=["id", "version", *(c.field for c in sheet.columns)],
         add_columns=fields, edit_columns=fields,
         search_columns=search, base_order=default_order,
         order_columns=[n for n, c in stored.items() if not c.sensitive],
