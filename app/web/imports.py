@@ -372,11 +372,8 @@ class ListsView(BaseView):
     def errors(self, draft_id):
         draft = _own_draft_or_404(draft_id)
         plan = _plan_for(draft)
-        out = tempfile.TemporaryFile()
-        write_errorbook(plan, out)
-        out.seek(0)
-        return send_file(out, mimetype=XLSX, as_attachment=True,
-                         download_name=_download_name(draft.file_name, "_错误说明"))
+        return _send_xlsx(lambda out: write_errorbook(plan, out),
+                          _download_name(draft.file_name, "_错误说明"))
 
     @expose("/imports/batch/<int:batch_id>/file")
     @has_access
