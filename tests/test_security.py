@@ -68,12 +68,14 @@ def test_sync_roles_is_idempotent_and_creates_what_it_grants(app):
         before = {r: role_perms(app, r) for r in (ADMIN, CLERK, HEAD, READER, PUBLIC)}
         pv_count = db.session.query(sm.permissionview_model).count()
         # Lose a permission and a view-menu altogether: sync puts them back.
-        pv = sm.find_permission_view_menu(*PERM_PUBLISH)
+        menu = sm.find_view_menu(PERM_PUBLISH[1])
+        pvs = db.session.query(sm.permissionview_model).filter_by(view_menu=menu).all()
+        assert sm.find_permission_view_menu(*PERM_PUBLISH) in pvs
         for role in sm.get_all_roles():
-            if pv in role.permissions:
-                role.permissions.remove(pv)
-        db.session.delete(pv)
-        db.session.delete(sm.find_view_menu("ReviewBatches"))
+            role.permissions = [p for p in role.permissions if p not in pvs]
+        for pv in pvs:
+            db.session.delete(pv)
+        db.session.delete(menu)
         db.session.commit()
         sync_roles()
         sync_roles()

@@ -219,6 +219,9 @@ class ReviewBatch(Record):
                                                           name="fk_qd_review_batch_published_by"))
     published_by = relationship("User", foreign_keys=[published_by_fk])
     revision = sa.Column(sa.Integer, nullable=False, default=1)
+    # What happened to the batch, oldest first, never edited: each publication and each
+    # withdrawal for a revision, as {"event", "revision", "on", "by", "by_id", "note"}.
+    history = sa.Column(sa.JSON)
 
     __table_args__ = (sa.UniqueConstraint("year", "period", "category",
                                           name="uq_qd_review_batch_key"),)
@@ -246,6 +249,39 @@ def published_batches(session, keys: Iterable[tuple]) -> set[tuple]:
         .where(ReviewBatch.status == BATCH_PUBLISHED,
                ReviewBatch.year.in_({k[0] for k in wanted})))
     return {tuple(r) for r in rows} & wanted
+
+
+def batch_statuses(session, keys: Iterable[tuple]) -> dict[tuple, ReviewBatch]:
+    """The batch rows of those of the given (year, period, category) keys that have one."""
+    wanted = {tuple(k) for k in keys if None not in tuple(k)}
+    if not wanted:
+        return {}
+    rows = session.scalars(sa.select(ReviewBatch).where(
+        ReviewBatch.year.in_({k[0] for k in wanted}),
+        ReviewBatch.period.in_({k[1] for k in wanted}),
+        ReviewBatch.category.in_({k[2] for k in wanted})))
+    return {b.key: b for b in rows if b.key in wanted}
+
+
+def batch_lock_reason(batch: ReviewBatch | None) -> str | None:
+    """Why the reviews of this batch may not be written now (None: a draft, free to edit)."""
+    if batch is None or batch.status == BATCH_DRAFT:
+        return None
+    name = f"{batch.year}年第{batch.period}期{batch.category}"
+    if batch.status == BATCH_PUBLISHED:
+        return (f"{name}（第{batch.revision}版）已发布，其盲审结果不能修改：如需更正，"
+                "请科长在「盲审批次」中撤回修订（版本号加一，已发布的版本留档可查），"
+                "修改后重新审核发布")
+    return (f"{name}已审核待发布，其盲审结果不能修改：如需修改，"
+            "请科长在「盲审批次」中退回后再修改")
+
+
+def review_locks(session, records: list[dict]) -> list[str | None]:
+    """Sheet.locked of 报告盲审结果: a review of an approved or published batch is read-only
+    (one query for all the records)."""
+    keys = [(r.get("year"), r.get("period"), r.get("category")) for r in records]
+    batches = batch_statuses(session, keys)
+    return [batch_lock_reason(batches.get(k)) for k in keys]
 
 
 class Interview(Record):
@@ -359,6 +395,7 @@ qualifications = Sheet(
 reviews = Sheet(
     slug="reviews", title="报告盲审结果", model=Review,
     key=("year", "period", "category", "blind_no"), group=GROUP, derive=Review.fill_derived,
+    locked=review_locks,
     columns=[
         Col("年度", "year", Integer(min_value=2000, max_value=2100), required=True),
         Col("期次", "period", Integer(min_value=1), required=True, aliases=("批次",)),

@@ -98,6 +98,12 @@ class Sheet:
     # Fills derived values (a review's grade from its score) in a record before it is
     # compared and written: bulk writes bypass the ORM's own events.
     derive: Callable[[dict], dict] | None = None
+    # Records that may not be written (a review of a published batch): given the session and
+    # records as dicts (fields by name; for a stored record its stored values, for a new or
+    # changed one its values after the change; an import's undo passes the audit trail's
+    # snapshots, by column name), the reason each one is locked, or None. Answered in bulk
+    # (one query for all records); used by forms, API, import and undo.
+    locked: Callable[[object, list[dict]], list[str | None]] | None = None
 
     def __post_init__(self):
         self.columns = tuple(self.columns)
@@ -108,6 +114,12 @@ class Sheet:
         for k in self.key:
             if k not in fields and k not in self.relations:
                 raise ValueError(f"{self.slug}: key field {k!r} has no column")
+
+    def lock_reasons(self, session, records: list[dict]) -> list[str | None]:
+        """`locked` for these records (all None when the list declares no lock)."""
+        if self.locked is None or not records:
+            return [None] * len(records)
+        return list(self.locked(session, records))
 
     # -- derived views of the declaration --------------------------------------------
     @property

@@ -78,6 +78,7 @@ class RowPlan:
     label: str = ""                # how a person names the record (key values)
     derived: set = field(default_factory=set)    # fields the Sheet derived (not in the file)
     headers: dict = field(default_factory=dict)  # field -> its header as the file writes it
+    stored: dict = field(default_factory=dict)   # field -> the existing record's value
 
     @property
     def errors(self) -> list[Issue]:
@@ -291,6 +292,7 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
     _check_unique(sheet, plan, session)
     if complete:
         _plan_deletions(sheet, plan, session)
+    _check_locked(sheet, plan, session)
     return plan
 
 
@@ -437,6 +439,7 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
             r.action = "create"
             continue
         r.existing_id, r.existing_version = obj.id, obj.version
+        r.stored = stored_values(sheet, obj)
         for f in fields + [f for f in r.derived if f not in fields]:
             old, new = getattr(obj, f), r.record.get(f)
             if not _same(old, new):
@@ -446,6 +449,34 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
             if old is not new:
                 r.changes[rel] = (old, new)
         r.action = "update" if r.changes else "unchanged"
+
+
+def stored_values(sheet: Sheet, obj) -> dict:
+    """A stored record as the list's fields (parents as instances), for `Sheet.locked`."""
+    out = {c.field: getattr(obj, c.field) for c in sheet.stored}
+    for rel in sheet.relations:
+        out[rel] = getattr(obj, rel)
+    return out
+
+
+def _check_locked(sheet: Sheet, plan: Plan, session: Session) -> None:
+    """Rows that would create, change or delete a locked record (a review of a published
+    batch) are errors: the record as stored and as it would become are both asked, in bulk."""
+    if sheet.locked is None:
+        return
+    asked: list[tuple[RowPlan, dict]] = []
+    for r in plan.rows:
+        if r.action == "create":
+            asked.append((r, r.record))
+        elif r.action == "update":
+            asked += [(r, r.stored), (r, {**r.stored, **r.record})]
+    asked += [(r, r.record) for r in plan.deletions if r.action == "delete"]
+    reasons = sheet.lock_reasons(session, [record for _r, record in asked])
+    for (r, _record), reason in zip(asked, reasons):
+        if reason is None or r.action == "error":
+            continue
+        r.issues.append(Issue(r.sheet, r.row, "", r.label, reason))
+        r.action, r.changes = "error", {}
 
 
 def _check_unique(sheet: Sheet, plan: Plan, session: Session) -> None:
@@ -680,6 +711,11 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
     table = model.__table__
     changes = session.scalars(select(Change).where(Change.batch_id == batch.id)
                               .order_by(Change.id)).all()
+    snapshots = [s for c in changes for s in (c.before, c.after) if s]
+    locked = next(filter(None, sheet.lock_reasons(session, snapshots)), None)
+    if locked:
+        session.rollback()
+        raise UndoRefused(f"撤销未执行：本次导入涉及的记录现在不能修改。{locked}")
     ids = [c.record_id for c in changes]
     current: dict[int, int] = {}
     for chunk in _in_chunks(ids):

@@ -10,8 +10,10 @@ def register_views(appbuilder) -> None:
     from flask import current_app
 
     from .errors import register_error_pages
+    from .review_batches import register as register_review_batches
     from .views import register
     register(appbuilder)
+    register_review_batches(appbuilder)
     register_error_pages(current_app)
     # The import screens are built alongside; until their module exists the app still starts.
     if importlib.util.find_spec("app.web.imports") is not None:

@@ -5,7 +5,8 @@ Role          may
 管理员         everything (FAB's admin role: every permission that exists)
 科员           list/show/add/edit/delete every list, the lists' API, import, export, undo an import
 科长           what a clerk may, plus publish review batches and see whole ID numbers
-只读           list/show every list (screens and API) and export lists without ID numbers
+只读           list/show every list (screens and API) and the review batches, and export lists
+              without ID numbers
 公众           nothing yet (anonymous visitors; public pages come later)
 
 Permissions are FAB's (permission name, view-menu name) pairs. The screens' own are found on
@@ -137,14 +138,21 @@ def role_permissions(appbuilder) -> dict[str, set[tuple[str, str]]]:
     def is_import_screen(view):
         return type(view).__module__ == "app.web.imports"
 
+    def is_batches(view):  # 盲审批次: seen by all staff, its actions need PERM_PUBLISH
+        return view.class_permission_name == PERM_PUBLISH[1]
+
     read, write = set(), set()
     for view in appbuilder.baseviews:
         if is_list(view):
             for p in view.base_permissions:
                 (write if p in WRITE_PERMISSIONS else read).add((p, view.class_permission_name))
+        elif is_batches(view):
+            read |= {(p, view.class_permission_name) for p in view.base_permissions
+                     if (p, view.class_permission_name) != PERM_PUBLISH}
     imports = {(p, v.class_permission_name) for v in appbuilder.baseviews
                if is_import_screen(v) for p in v.base_permissions}
-    menus = {("menu_access", m) for m in _menu_names(appbuilder, is_list)}
+    menus = {("menu_access", m)
+             for m in _menu_names(appbuilder, lambda v: is_list(v) or is_batches(v))}
     import_menus = {("menu_access", m) for m in _menu_names(appbuilder, is_import_screen)}
     own = _staff_self_service(appbuilder)
 

@@ -51,7 +51,7 @@ from wtforms.validators import ValidationError
 
 from ..sheets import types as t
 from ..sheets.declare import Col, Sheet, error, sheets
-from ..sheets.engine import describe_key, key_attr, record_key
+from ..sheets.engine import describe_key, key_attr, record_key, stored_values
 from ..sheets.values import ValueProblem, mask_id_number
 from .security import (
     PERM_EXPORT,
@@ -427,6 +427,24 @@ def rule_problems(sheet: Sheet, record: dict, record_id=None):
                                    "或到列表中编辑已有的那条记录")
 
 
+def lock_reason(sheet: Sheet, records: list[dict]) -> str | None:
+    """Why one of these records may not be written (`Sheet.locked`: a review of a published
+    batch), or None."""
+    session = current_app.appbuilder.session
+    with session.no_autoflush:  # an API update's pending changes are not written yet
+        return next(filter(None, sheet.lock_reasons(session, records)), None)
+
+
+def _original_values(sheet: Sheet, item) -> dict:
+    """An API-updated record's values as stored, before the request's changes."""
+    state = sa.inspect(item)
+    out = {}
+    for name in [c.field for c in sheet.stored] + list(sheet.relations):
+        history = state.attrs[name].history
+        out[name] = history.deleted[0] if history.deleted else getattr(item, name)
+    return out
+
+
 def target_field(name: str | None, fields) -> str | None:
     """The form or API field a problem belongs to: a relation's lookup column ("agency.
     credit_code") is its relation's field ("agency"); None is the whole record."""
@@ -596,6 +614,15 @@ class SheetForm(DynamicForm):
                 flash(p.message, "danger")  # shown at the top of the re-rendered form
             elif name not in told:  # a value that could not be read is reported once
                 self[name].errors.append(p.message)
+        # A locked record (a review of a published batch) may be neither changed, nor moved
+        # out of, nor added to its batch.
+        records = [self.record()]
+        if self._stored is not None:
+            records.append(stored_values(self.sheet, self._stored))
+        locked = lock_reason(self.sheet, records)
+        if locked:
+            self.form_errors.append(locked)
+            flash(locked, "danger")
         return valid and not self.errors
 
 
@@ -646,6 +673,11 @@ class SheetView(PerRequestFilters, ModelView):
     add_row_message = "已新增记录"
     edit_row_message = "已保存修改"
     delete_row_message = "已删除记录"
+
+    def pre_delete(self, item):
+        locked = lock_reason(self.sheet, [stored_values(self.sheet, item)])
+        if locked:
+            raise SaveRefused(locked)  # FAB flashes it; nothing is deleted
 
     @property
     def database_error_message(self):
@@ -756,6 +788,10 @@ class SheetApi(PerRequestFilters, ModelRestApi):
                 if value != raw:
                     setattr(item, c.field, value)  # normalised as an import would store it
             record[c.field] = value
+        locked = lock_reason(self.sheet, [record] + (
+            [_original_values(self.sheet, item)] if state.persistent else []))
+        if locked:
+            messages.setdefault("_record", []).append(locked)
         names = set(_screen_fields(self.sheet))
         warnings = []
         for p in rule_problems(self.sheet, record, item.id if state.persistent else None):
@@ -773,6 +809,11 @@ class SheetApi(PerRequestFilters, ModelRestApi):
 
     def pre_update(self, item):
         self._check(item)
+
+    def pre_delete(self, item):
+        locked = lock_reason(self.sheet, [stored_values(self.sheet, item)])
+        if locked:
+            raise SaveRefused(locked)
 
     def _refused(self, exc):
         self.datamodel.session.rollback()
