@@ -146,6 +146,14 @@ def login(client, username: str):
     return client
 
 
+def api_token(client, username: str) -> dict:
+    """The Authorization header of an API session (JWT) for one of the test users."""
+    resp = client.post("/api/v1/security/login", json={
+        "username": username, "password": PASSWORD, "provider": "db", "refresh": False})
+    assert resp.status_code == 200, resp.get_json()
+    return {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
+
+
 @pytest.fixture
 def as_clerk(client):
     return login(client, "clerk")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import PASSWORD, login
+from conftest import api_token, login
 
 from app import db
 from app.lists.deposits import Enterprise
@@ -130,13 +130,6 @@ def test_add_form_is_unaffected(app, client):
 
 
 # ---------------------------------------------------------------------------- API
-def api_token(client, username: str) -> dict:
-    resp = client.post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORD, "provider": "db", "refresh": False})
-    assert resp.status_code == 200, resp.get_json()
-    return {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
-
-
 def test_api_put_with_a_stale_version_is_409(app, client):
     pk = create(app)
     clerk, head = api_token(client, "clerk"), api_token(client, "head")

@@ -8,7 +8,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from conftest import PASSWORD, login
+from conftest import api_token, login
 from sqlalchemy import event
 from werkzeug.datastructures import MultiDict
 
@@ -522,13 +522,6 @@ def test_view_for_and_filtered_query(app):
 
 
 # ---------------------------------------------------------------------------- API
-def api_token(client, username: str) -> dict:
-    resp = client.post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORD, "provider": "db", "refresh": False})
-    assert resp.status_code == 200, resp.get_json()
-    return {"Authorization": f"Bearer {resp.get_json()['access_token']}"}
-
-
 def test_api_applies_the_same_rules(app, client):
     headers = api_token(client, "clerk")
     bad = dict(EXPERT_FORM, id_number=EXPERT_FORM["id_number"][:-1] + "9",

@@ -239,18 +239,6 @@ class ReviewBatch(Record):
                 f"category={self.category!r}, status={self.status!r})")
 
 
-def published_batches(session, keys: Iterable[tuple]) -> set[tuple]:
-    """Those of the given (year, period, category) keys whose batch is published."""
-    wanted = {tuple(k) for k in keys}
-    if not wanted:
-        return set()
-    rows = session.execute(
-        sa.select(ReviewBatch.year, ReviewBatch.period, ReviewBatch.category)
-        .where(ReviewBatch.status == BATCH_PUBLISHED,
-               ReviewBatch.year.in_({k[0] for k in wanted})))
-    return {tuple(r) for r in rows} & wanted
-
-
 def batch_statuses(session, keys: Iterable[tuple]) -> dict[tuple, ReviewBatch]:
     """The batch rows of those of the given (year, period, category) keys that have one."""
     wanted = {tuple(k) for k in keys if None not in tuple(k)}

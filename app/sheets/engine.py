@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -789,7 +788,3 @@ def label_from_snapshot(sheet: Sheet, snap: dict, session: Session) -> str:
         if name not in sheet.relations and name in record:
             record[name] = restore_value(sheet, name, record[name])
     return describe_key(sheet, record)
-
-
-def plan_json(plan: Plan) -> str:
-    return json.dumps(plan.report(dry_run=True, written=False), ensure_ascii=False)
