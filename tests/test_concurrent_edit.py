@@ -1,4 +1,4 @@
-"""Optimistic locking across an edit form's round-trip (app/web/views.py): a save made from
+"""Optimistic locking across an edit form's round-trip (app/web/forms.py): a save made from
 a form shown before someone else's save is refused, with what was typed kept, and goes
 through once the clerk has seen the warning; the API's PUT may send the version it read."""
 from __future__ import annotations

@@ -77,7 +77,7 @@ def import_directly(app, data: bytes, name: str = "seed.xlsx", **kw):
 
 def contains_filter(app, column: str, view: str = "experts") -> str:
     """The list page's query argument that filters `column` by "contains"."""
-    from app.web.views import view_for
+    from app.web.screens import view_for
     with app.test_request_context():
         choices = view_for(view).new_filters().get_search_filters()[column]
     index = next(i for i, f in enumerate(choices) if type(f).__name__ == "FilterContains")

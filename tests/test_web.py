@@ -1,4 +1,4 @@
-"""The generated list screens and API (app/web/views.py): forms with the importer's rules,
+"""The generated list screens and API (app/web/screens.py, forms.py, api.py): forms with the importer's rules,
 derived values, related lists, 一项一表, paging bounds, per-request filters, Chinese."""
 from __future__ import annotations
 
@@ -489,7 +489,7 @@ def test_filters_are_per_request_under_threads(app):
 
 
 def test_each_request_gets_its_own_filters(app):
-    from app.web.views import view_for
+    from app.web.screens import view_for
     with app.test_request_context("/experts/list/?_flt_0_name=a"):
         view = view_for("experts")
         api = next(v for v in app.appbuilder.baseviews if type(v).__name__ == "ExpertsApi")
@@ -501,7 +501,7 @@ def test_each_request_gets_its_own_filters(app):
 
 # ---------------------------------------------------------------------------- for the import screens
 def test_view_for_and_filtered_query(app):
-    from app.web.views import SheetView, filtered_query, view_for
+    from app.web.screens import SheetView, filtered_query, view_for
     add(app, make_expert(1, name="张三"), make_expert(2, name="张四"), make_expert(3, name="李五"),
         make_expert(4, name="张六", speciality="冶金"))
     with app.test_request_context("/"):

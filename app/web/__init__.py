@@ -1,5 +1,6 @@
-"""The web screens: generated list screens and API (views.py), roles (security.py), and the
-import/export screens (imports.py)."""
+"""The web edges: generated list screens (screens.py, forms.py, filters.py, datamodel.py) and
+API (api.py), the Flask-AppBuilder fixes (fab_fixes.py), roles (security.py), the import/export
+screens (imports.py) and the review batches (review_batches.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,7 +12,7 @@ def register_views(appbuilder) -> None:
 
     from .errors import register_error_pages
     from .review_batches import register as register_review_batches
-    from .views import register
+    from .screens import register
     register(appbuilder)
     register_review_batches(appbuilder)
     register_error_pages(current_app)

@@ -53,8 +53,8 @@ from ..sheets.single_table import write_single_tables
 from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export, write_template
 from .errors import message_page
+from .screens import filtered_query, view_for
 from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
-from .views import filtered_query, view_for
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

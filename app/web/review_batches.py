@@ -14,8 +14,8 @@ from flask_login import current_user
 from .. import db
 from ..lists.agencies import BATCH_PUBLISHED, REVIEW_GRADES, batch_lock_reason
 from ..reviews import ACTIONS, ACTIONS_BY_STATUS, BatchRefused, batch_rows, withdraw
+from .screens import TEMPLATES
 from .security import PERM_PUBLISH, has_permission
-from .views import TEMPLATES
 
 TITLE = "盲审批次"
 CATEGORY = "技术服务机构"

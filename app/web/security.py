@@ -130,7 +130,8 @@ def _menu_names(appbuilder, keep) -> set[str]:
 
 def role_permissions(appbuilder) -> dict[str, set[tuple[str, str]]]:
     """The permissions of each code-defined role, from the registered views."""
-    from .views import SheetApi, SheetView  # the generated list screens and APIs
+    from .api import SheetApi
+    from .screens import SheetView  # the generated list screens and APIs
 
     def is_list(view):
         return isinstance(view, (SheetView, SheetApi))
