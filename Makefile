@@ -18,4 +18,5 @@ run: install
 # Install and run the whole test suite on SQLite, PostgreSQL and MariaDB.
 test: install
 	bash scripts/ensure-databases
+	bash scripts/ensure-chromium
 	$(BIN)/python -m pytest
