@@ -9,6 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from conftest import xlsx
+from factories import plan_of
 from sqlalchemy import event, func, select
 
 from app.sheets.declare import sheets
@@ -18,13 +19,8 @@ from app.sheets.engine import (
     UndoRefused,
     UnreadableFile,
     apply_plan,
-    build_plan,
     undo_batch,
 )
-
-
-def plan_of(session, slug, data, name="upload.xlsx", **kw):
-    return build_plan(sheets[slug], data, name, session=session, **kw)
 
 
 def count(session, slug) -> int:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import openpyxl
 import pytest
 from conftest import login, xlsx
+from factories import plan_of
 from sqlalchemy import func, select, update
 
 from app.drafts import ImportDraft
@@ -71,8 +72,8 @@ def import_directly(app, data: bytes, name: str = "seed.xlsx", **kw):
     """Set up records through the engine (the screens are what is under test elsewhere)."""
     from app import db
     with app.app_context():
-        plan = build_plan(sheets["experts"], data, name, session=db.session, **kw)
-        apply_plan(plan, session=db.session, data=data)
+        apply_plan(plan_of(db.session, "experts", data, name, **kw), session=db.session,
+                   data=data)
 
 
 def contains_filter(app, column: str, view: str = "experts") -> str:
