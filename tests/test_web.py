@@ -373,33 +373,45 @@ def test_adding_from_a_records_related_list_prefills_the_parent(app, as_clerk):
 
 
 # ---------------------------------------------------------------------------- threads
-def test_filters_are_per_request_under_threads(app):
-    """FAB #2366: one Filters object per view, shared by concurrent requests."""
-    names = [f"线程专家{chr(0x7532 + i)}" for i in range(8)]  # 甲乙丙丁…
-    add(app, *[make_expert(i + 1, name=name) for i, name in enumerate(names)])
-    failures, errors = [], []
-    barrier = threading.Barrier(len(names))
+def test_filters_are_per_request_under_threads(app, monkeypatch):
+    """FAB #2366: one Filters object per view, shared by concurrent requests. The interleaving
+    that shows it is forced: request A fills its filters, request B fills its own, then A
+    runs its query and renders. With one shared object, A's page shows B's expert."""
+    from app.web import screens
+    first, second = "线程专家甲", "线程专家乙"
+    add(app, make_expert(1, name=first), make_expert(2, name=second))
+    first_filled, second_filled = threading.Event(), threading.Event()
+    apply_filter_args = screens.apply_filter_args
+
+    def interleaved(filters, args, *rest, **kw):
+        name = args.get("_flt_0_name")
+        if name == second:
+            assert first_filled.wait(30), "request A never filled its filters"
+        apply_filter_args(filters, args, *rest, **kw)
+        if name == first:
+            first_filled.set()
+            assert second_filled.wait(30), "request B never filled its filters"
+        else:
+            second_filled.set()
+
+    clients = {name: login(app.test_client(), "clerk") for name in (first, second)}
+    monkeypatch.setattr(screens, "apply_filter_args", interleaved)
+    pages, errors = {}, []
 
     def worker(name):
         try:
-            client = app.test_client()
-            login(client, "clerk")
-            barrier.wait()
-            for _ in range(10):
-                page = text_of(client.get(f"/experts/list/?_flt_0_name={name}"))
-                others = [n for n in names if n != name and n in page]
-                if name not in page or others:
-                    failures.append((name, others))
+            pages[name] = text_of(clients[name].get(f"/experts/list/?_flt_0_name={name}"))
         except Exception as exc:  # noqa: BLE001  (reported below)
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in names]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (first, second)]
     for th in threads:
         th.start()
     for th in threads:
-        th.join()
-    assert not errors
-    assert not failures, failures[:5]
+        th.join(60)
+    assert not errors and set(pages) == {first, second}, errors
+    for name, other in ((first, second), (second, first)):
+        assert name in pages[name] and other not in pages[name], name
 
 
 def test_each_request_gets_its_own_filters(app):
