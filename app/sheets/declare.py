@@ -1,7 +1,8 @@
 """Declaring a list once: its columns, key and rules.
 
-A list module (app/lists/…) writes one `Sheet` per model. Everything else — the admin
-screen's labels and filters, the template, import, export and API — is derived from it.
+A list module (app/lists/…) writes one `Sheet` per model and adds it to the registry
+`sheets`. Everything else — the admin screen's labels, filters and menu entry, the template,
+import, export and API, the database's key constraint — is derived from it.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-import sqlalchemy.orm  # noqa: F401  (sa.orm.configure_mappers)
+from sqlalchemy.orm import configure_mappers
 
 from .types import ValueType, is_sensitive
 
@@ -282,7 +283,7 @@ class Registry:
 
     def seal(self) -> None:
         """Resolve the models' relations, add the implied unique constraints, fix the order."""
-        sa.orm.configure_mappers()
+        configure_mappers()
         declared = list(self._declared.values())
         for sheet in declared:
             _add_implied_constraints(sheet)
