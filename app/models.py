@@ -72,6 +72,7 @@ class ValidityWindow:
     """A certificate or policy: valid from a start date to an end date while its typed status
     is 有效. Expiry is derived from the end date, never typed. Subclasses name their dates."""
     VALID, EXPIRED = "有效", "已过期"
+    COMPUTED = {"validity": "有效状态", "expired": "已过期"}  # labels, for a Sheet's `computed`
     starts_attr = "starts_on"
     ends_attr = "ends_on"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import login
-from test_web import EXPERT_FORM, add, api_token, fetch, make_agency, make_expert, text_of
+from conftest import api_token, login
+from factories import EXPERT_FORM, add, fetch, make_agency, make_expert, text_of
 
 from app import db
 from app.lists.agencies import Agency
@@ -200,7 +200,7 @@ def test_edit_form_does_not_reveal_the_number_and_keeps_it(app, client, expert):
     resp = client.post(f"/experts/edit/{expert}", data=dict(form, term_ends_on="2000-01-01"))
     assert resp.status_code == 200 and whole not in resp.get_data(as_text=True)
     # a new number typed in replaces it
-    from test_web import id_number
+    from factories import id_number
     new = id_number(seq=77)
     assert client.post(f"/experts/edit/{expert}",
                        data=dict(form, id_number=new)).status_code == 302

@@ -91,8 +91,6 @@ class Agency(Record):
     interviews = relationship("Interview", back_populates="agency",
                               order_by=lambda: Interview.interviewed_on)
 
-    __table_args__ = (sa.UniqueConstraint("credit_code", name="uq_qd_agency_key"),)
-
     def is_dual_qualified(self, on: dt.date | None = None) -> bool:
         """Holds valid 安全评价 and 职业卫生技术服务 certificates on the day `on` (today)."""
         on = on or dt.date.today()
@@ -140,8 +138,6 @@ class Qualification(ValidityWindow, Record):
     scope = sa.Column(sa.Text, nullable=False)
     status = sa.Column(sa.String(10), nullable=False, index=True)
 
-    __table_args__ = (sa.UniqueConstraint("cert_no", name="uq_qd_qualification_key"),)
-
     def __str__(self):
         return f"{self.cert_no} {self.category}{self.grade}"
 
@@ -168,9 +164,6 @@ class Review(Record):
     problems = sa.Column(sa.Text)
     site_check = sa.Column(sa.String(10))
     measure = sa.Column(sa.String(10))
-
-    __table_args__ = (sa.UniqueConstraint("year", "period", "category", "blind_no",
-                                          name="uq_qd_review_key"),)
 
     @property
     def batch_key(self) -> tuple[int, int, str]:
@@ -277,7 +270,7 @@ class Interview(Record):
 
     agency_id = sa.Column(sa.Integer, sa.ForeignKey("qd_agency.id", ondelete="RESTRICT",
                                                     name="fk_qd_interview_agency"),
-                          nullable=False)  # leads the key constraint: indexed by it
+                          nullable=False)  # leads the key (uq_…_key): indexed by it
     agency = relationship("Agency", back_populates="interviews")
     interviewed_on = sa.Column(sa.Date, nullable=False, index=True)
     reason = sa.Column(sa.Text, nullable=False)
@@ -287,9 +280,6 @@ class Interview(Record):
     requirements = sa.Column(sa.Text, nullable=False)
     deadline = sa.Column(sa.Date, nullable=False)
     result = sa.Column(sa.String(10), index=True)
-
-    __table_args__ = (sa.UniqueConstraint("agency_id", "interviewed_on",
-                                          name="uq_qd_interview_key"),)
 
     def __str__(self):
         date = self.interviewed_on.isoformat() if self.interviewed_on else ""
@@ -339,6 +329,7 @@ def _agency_columns(aliases=("机构信用代码",)) -> list[Col]:
 
 agencies = Sheet(
     slug="agencies", title="技术服务机构", model=Agency, key=("credit_code",), group=GROUP,
+    menu_order=50,
     columns=[
         Col("机构名称", "name", Text(), required=True, aliases=("单位名称",)),
         Col("统一社会信用代码", "credit_code", CreditCode(), required=True, aliases=("信用代码",)),
@@ -355,11 +346,12 @@ agencies = Sheet(
     order_by=("name",),
     search=("name", "credit_code", "org_type", "district", "status", "dual_qualified"),
     list_fields=("name", "credit_code", "org_type", "district", "dual_qualified", "status"),
+    computed={"dual_qualified": "双资质"},
 )
 
 qualifications = Sheet(
     slug="qualifications", title="机构资质证书", model=Qualification, key=("cert_no",),
-    group=GROUP,
+    group=GROUP, menu_order=60,
     columns=[
         *_agency_columns(),
         Col("资质类别", "category", Enum(QUALIFICATION_CATEGORIES), required=True),
@@ -377,12 +369,15 @@ qualifications = Sheet(
     rules=[expiry_after_issue, grade_c_only_for_occupational_health],
     order_by=("agency_id", "category", "issued_on"),
     search=("agency", "cert_no", "category", "grade", "status", "expires_on"),
-    list_fields=("agency", "category", "grade", "cert_no", "issued_on", "expires_on", "status"),
+    list_fields=("agency", "category", "grade", "cert_no", "issued_on", "expires_on", "status",
+                 "validity"),
+    computed=ValidityWindow.COMPUTED,
 )
 
 reviews = Sheet(
     slug="reviews", title="报告盲审结果", model=Review,
-    key=("year", "period", "category", "blind_no"), group=GROUP, derive=Review.fill_derived,
+    key=("year", "period", "category", "blind_no"), group=GROUP, menu_order=70,
+    derive=Review.fill_derived,
     locked=review_locks,
     columns=[
         Col("年度", "year", Integer(min_value=2000, max_value=2100), required=True),
@@ -412,7 +407,7 @@ reviews = Sheet(
 
 interviews = Sheet(
     slug="interviews", title="警示约谈", model=Interview, key=("agency", "interviewed_on"),
-    group=GROUP,
+    group=GROUP, menu_order=80,
     columns=[
         *_agency_columns(),
         Col("约谈日期", "interviewed_on", Date(), required=True),

@@ -64,8 +64,6 @@ class Enterprise(Record):
     policies = relationship("Policy", back_populates="enterprise",
                             order_by=lambda: [Policy.starts_on, Policy.policy_no])
 
-    __table_args__ = (sa.UniqueConstraint("credit_code", name="uq_qd_enterprise_key"),)
-
     def __str__(self):
         return str(self.name)
 
@@ -97,7 +95,6 @@ class Policy(ValidityWindow, Record):
                                    passive_deletes="all")
 
     __table_args__ = (
-        sa.UniqueConstraint("insurer", "policy_no", name="uq_qd_policy_key"),
         # how a deposit finds its exempting policy: by number within its enterprise
         sa.Index("ix_qd_policy_enterprise_policy_no", "enterprise_id", "policy_no"),
     )
@@ -118,7 +115,7 @@ class Policy(ValidityWindow, Record):
 class Deposit(Record):
     __tablename__ = "qd_deposit"
 
-    enterprise_id = _enterprise_fk(__tablename__)  # leads the key constraint: indexed by it
+    enterprise_id = _enterprise_fk(__tablename__)  # leads the key (uq_…_key): indexed by it
     enterprise = relationship("Enterprise", back_populates="deposits")
     year = sa.Column(sa.Integer, nullable=False, index=True)
     approved_amount = sa.Column(sa.Numeric(14, 2), nullable=False)
@@ -133,8 +130,6 @@ class Deposit(Record):
     exempt_policy = relationship("Policy", back_populates="exempt_deposits")
     returned_on = sa.Column(sa.Date)
     returned_amount = sa.Column(sa.Numeric(14, 2))
-
-    __table_args__ = (sa.UniqueConstraint("enterprise_id", "year", name="uq_qd_deposit_key"),)
 
     def __str__(self):
         return f"{self.enterprise or ''} {self.year}年度".strip()
@@ -237,6 +232,7 @@ def per_person_not_below_minimum(r: dict) -> Iterator[Problem]:
 # -- sheets ------------------------------------------------------------------------------------
 enterprises = Sheet(
     slug="enterprises", title="生产经营单位", model=Enterprise, key=("credit_code",), group=GROUP,
+    menu_order=90,
     columns=[
         Col("企业名称", "name", Text(), required=True, aliases=("单位名称",)),
         Col("统一社会信用代码", "credit_code", CreditCode(), required=True, aliases=("信用代码",)),
@@ -256,6 +252,7 @@ enterprises = Sheet(
 
 deposits = Sheet(
     slug="deposits", title="风险抵押金", model=Deposit, key=("enterprise", "year"), group=GROUP,
+    menu_order=100,
     columns=[
         Col("统一社会信用代码", "enterprise.credit_code", CreditCode(), required=True,
             aliases=("信用代码",), note="须为已登记的生产经营单位"),
@@ -286,7 +283,7 @@ deposits = Sheet(
 
 policies = Sheet(
     slug="policies", title="安全生产责任保险", model=Policy, key=("insurer", "policy_no"),
-    group=GROUP,
+    group=GROUP, menu_order=110,
     columns=[
         Col("保单号", "policy_no", Text(64), required=True, aliases=("保险单号",)),
         Col("保险公司", "insurer", Text(100), required=True, aliases=("承保公司", "首席承保人")),
@@ -315,7 +312,8 @@ policies = Sheet(
     order_by=("insurer", "policy_no"),
     search=("policy_no", "insurer", "enterprise", "kind", "starts_on", "ends_on", "status"),
     list_fields=("policy_no", "insurer", "enterprise", "kind", "starts_on", "ends_on",
-                 "status"),
+                 "status", "validity"),
+    computed=ValidityWindow.COMPUTED,
 )
 
 sheets.add(enterprises, policies, deposits)  # a deposit may point at its policy

@@ -60,11 +60,6 @@ class Expert(Record):
     mobile = sa.Column(sa.String(40))
     email = sa.Column(sa.String(255))
 
-    __table_args__ = (
-        sa.UniqueConstraint("id_number", name="uq_qd_expert_key"),
-        sa.UniqueConstraint("expert_no", name="uq_qd_expert_expert_no"),
-    )
-
     def __str__(self):
         return f"{self.name}（{self.employer}）" if self.employer else str(self.name)
 
@@ -111,6 +106,7 @@ def _specialities():
 
 experts = Sheet(
     slug="experts", title="安全生产专家库", model=Expert, key=("id_number",), group=GROUP,
+    menu_order=40,
     columns=[
         Col("专家编号", "expert_no", Text(64), aliases=("证书编号",), note="填写时不得重复",
             unique=True),

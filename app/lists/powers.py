@@ -72,8 +72,6 @@ class Power(Record):
         "Duty", back_populates="power", cascade="all, delete-orphan",
         order_by=lambda: [Duty.stage_order, Duty.seq])
 
-    __table_args__ = (sa.UniqueConstraint("list_version", "code", name="uq_qd_power_key"),)
-
     def __str__(self):
         text = f"{self.list_version} {self.code} {self.name}"
         return f"{text}（{self.sub_item}）" if self.sub_item else text
@@ -95,8 +93,6 @@ class Duty(Record):
     responsible_unit = sa.Column(sa.String(255))
     accountability_cases = sa.Column(sa.Text, nullable=False)
     accountability_basis = sa.Column(sa.Text, nullable=False)
-
-    __table_args__ = (sa.UniqueConstraint("power_id", "stage", "seq", name="uq_qd_duty_key"),)
 
     @hybrid_property
     def stage_order(self) -> int:
@@ -130,9 +126,6 @@ class Reform(Record):
     delegated_to = sa.Column(sa.Text)
     supervision_measures = sa.Column(sa.Text)
 
-    __table_args__ = (sa.UniqueConstraint("power_code", "change_type", "decision_no",
-                                          name="uq_qd_reform_key"),)
-
     def __str__(self):
         return f"{self.power_code} {self.item_name} {self.change_type}（{self.decision_no}）"
 
@@ -164,7 +157,8 @@ def cancelled_not_before_effective(r: dict) -> Iterator[Problem]:
 
 # -- sheets ------------------------------------------------------------------------------------
 powers = Sheet(
-    slug="powers", title="行政权力清单", model=Power, key=("list_version", "code"), group=GROUP,
+    slug="powers", title="行政权力清单", model=Power, key=("list_version", "code"),
+    group=GROUP, menu_order=10,
     columns=[
         Col("清单版本", "list_version", Text(20), required=True, aliases=("版本",),
             note="如 2015版"),
@@ -209,7 +203,7 @@ powers = Sheet(
 
 responsibilities = Sheet(
     slug="responsibilities", title="行政责任清单", model=Duty, key=("power", "stage", "seq"),
-    group=GROUP,
+    group=GROUP, menu_order=20,
     columns=[
         Col("清单版本", "power.list_version", Text(20), required=True, aliases=("版本",)),
         Col("权力编码", "power.code", Text(64), required=True, aliases=("基本编码", "事项编码"),
@@ -230,7 +224,7 @@ responsibilities = Sheet(
 
 reforms = Sheet(
     slug="reforms", title="审批事项改革", model=Reform,
-    key=("power_code", "change_type", "decision_no"), group=GROUP,
+    key=("power_code", "change_type", "decision_no"), group=GROUP, menu_order=30,
     columns=[
         Col("权力编码", "power_code", Text(64), required=True, aliases=("事项编码",),
             note="可为任一版本的权力编码"),

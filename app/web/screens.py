@@ -46,13 +46,6 @@ from .security import (
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 # Copies of FAB templates that hard-code English; searched before FAB's own (see register()).
 OVERRIDES = os.path.join(TEMPLATES, "overrides")
-# Menu order within and across groups (the registry's is dependency order: policies come
-# before deposits there, because a deposit may name its exempting policy).
-MENU_ORDER = ("powers", "responsibilities", "reforms", "experts", "agencies", "qualifications",
-              "reviews", "interviews", "enterprises", "deposits", "policies")
-
-# Values derived from the stored ones, never typed: shown (and, when boolean, filtered 是/否)
-
 
 class SheetView(PerRequestFilters, ModelView):
     """A list's screens. Subclassed per list by `build()`; attributes come from the Sheet."""
@@ -151,12 +144,10 @@ def build_view(sheet: Sheet) -> type[SheetView]:
     base = VIEW_CLASSES.get(sheet.slug, SheetView)
     labels = labels_of(sheet)
     fields = screen_fields(sheet)
-    derived = derived_fields(model)
+    derived = derived_fields(sheet)
     stored = {c.field: c for c in sheet.stored}
 
     list_columns = list(sheet.list_fields or fields[:6])
-    if "validity" in derived and "validity" not in list_columns:
-        list_columns.append("validity")  # 有效 / 已过期 next to the typed status
     list_columns += list(base.row_links)
     labels.update({k: label for k, (label, _m) in base.row_links.items()})
     hybrids = tuple(n for n in list_columns if is_hybrid(model, n))
@@ -195,9 +186,7 @@ def register(appbuilder) -> None:
         view.related_views = [
             built[child.slug][0] for child in sheets
             if any(parent_sheet(child, rel) is sheet for rel in child.relations)]
-    ordered = sorted(sheets, key=lambda s: (MENU_ORDER.index(s.slug) if s.slug in MENU_ORDER
-                                            else len(MENU_ORDER)))
-    for sheet in ordered:  # 权责清单, 专家库, 技术服务机构, 抵押金与保险
+    for sheet in sheets.menu():  # Sheet.menu_order: 权责清单, 专家库, 技术服务机构, 抵押金与保险
         view, api = built[sheet.slug]
         appbuilder.add_view(view, sheet.title, category=sheet.group or "清单",
                             icon="fa-table")
