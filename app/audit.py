@@ -24,6 +24,10 @@ SCREEN, API, IMPORT, UNDO, RESTORE, WORKFLOW, OTHER = (
 SOURCES = {SCREEN: "页面", API: "接口", IMPORT: "导入", UNDO: "撤销导入", RESTORE: "恢复",
            WORKFLOW: "流程操作", OTHER: "其他"}
 ACTIONS = {"create": "新增", "update": "更新", "delete": "删除"}
+# Creations that bring a deleted record back under its id: its history goes on. Any other
+# creation under an id that is in the trail is another record (SQLite reuses the highest id
+# after it is deleted), whose history starts there.
+REVIVALS = (RESTORE, UNDO)
 # Trail subjects that are not lists (their rows are written by their own workflow):
 # slug -> (title, {attribute: label}).
 SUBJECTS: dict[str, tuple[str, dict[str, str]]] = {}
@@ -45,6 +49,16 @@ class Actor:
             return text
         from .sheets.values import mask_id_number
         return mask_id_number(text)
+
+
+def history_start(slug: str, record_id: int):
+    """SQL: the id of the trail row where the history of the record now under this id
+    starts (its latest creation other than a revival), or NULL."""
+    from sqlalchemy import func, select
+    return (select(func.max(Change.id))
+            .where(Change.slug == slug, Change.record_id == record_id,
+                   Change.action == "create", Change.source.not_in(REVIVALS))
+            .scalar_subquery())
 
 
 def subject(slug: str, title: str, labels: dict[str, str]) -> None:

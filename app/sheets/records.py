@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit
@@ -110,14 +112,19 @@ def _assign(obj, values: dict, names=None) -> None:
 
 
 def _finish(session: Session, sheet: Sheet, obj, action: str, before, actor: Actor,
-            warnings, on, label: str) -> Result:
-    """Flush the write, put it on the trail, commit."""
+            warnings, on, label: str, version: int | None = None) -> Result:
+    """Flush the write, put it on the trail, commit. `version`: the one a re-created record
+    goes on with (the ORM starts every insert at 1)."""
     try:
         session.flush()
     except StaleDataError:
         return _refused(session, STALE, stale=True)
     except IntegrityError:
         return _refused(session, REFERENCED if action == "delete" else CONFLICT)
+    if version is not None:
+        table = sheet.model.__table__
+        session.execute(sa_update(table).where(table.c.id == obj.id).values(version=version))
+        set_committed_value(obj, "version", version)
     after = snapshot(obj) if action != "delete" else None
     version = obj.version if action != "delete" else None
     audit.write_changes(session, [audit.change_row(
@@ -141,14 +148,12 @@ def create(session: Session, sheet: Sheet, draft: Draft, actor: Actor, *,
     obj = sheet.model()
     if record_id is not None:
         obj.id = record_id
-    if version is not None:
-        obj.version = version
     on = now()
     _assign(obj, r.record, [c.field for c in sheet.stored] + list(sheet.relations))
     _assign(obj, stamps(actor.user_id, on, created=True))
     audit.recorded(session, obj)
     session.add(obj)
-    return _finish(session, sheet, obj, "create", None, actor, warnings, on, r.label)
+    return _finish(session, sheet, obj, "create", None, actor, warnings, on, r.label, version)
 
 
 def update(session: Session, sheet: Sheet, record_id: int, draft: Draft, actor: Actor, *,
@@ -213,7 +218,12 @@ def restore(session: Session, change_id: int, actor: Actor) -> Result:
     shown = change.version_after if change.action != "delete" else (snap or {}).get("version")
     record, problems = record_from_snapshot(sheet, snap or {}, session)
     actor = replace(actor, source=audit.RESTORE, restored_version=shown)
-    if session.get(sheet.model, change.record_id, populate_existing=True) is None:
+    exists = session.get(sheet.model, change.record_id, populate_existing=True) is not None
+    if exists and change.id < (session.scalar(
+            select(audit.history_start(change.slug, change.record_id))) or 0):
+        return _refused(session, "这一版本属于一条已删除的记录，它的编号已由后来新增的另一条记录"
+                                 "使用，无法按原编号恢复：如仍需要，请按这一版本的内容重新录入。")
+    if not exists:
         return create(session, sheet, Draft(record, problems), actor, record_id=change.record_id,
                       version=_last_version(session, change) + 1)
     result = update(session, sheet, change.record_id, Draft(record, problems), actor)

@@ -72,7 +72,7 @@ class SheetApi(PerRequestFilters, ModelRestApi):
             return None, self.response_400(message=NOT_AN_OBJECT)
         unknown = unknown_fields(self.sheet, [k for k in body if k != "version"], allowed)
         if unknown:
-            return None, self._refused(Result(problems=unknown))
+            return None, self.response_422(message={p.field: [p.message] for p in unknown})
         return body, None
 
     def post_headless(self):

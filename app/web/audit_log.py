@@ -152,6 +152,7 @@ class ExportLogView(ModelView):
     route_base = "/export-log"
     class_permission_name = "ExportLog"
     base_permissions = ["can_list"]
+    include_route_methods = {"list"}  # no add, edit, delete, show: not even as routes
     list_title = "导出记录"
     base_order = ("created_on", "desc")
     page_size = 50

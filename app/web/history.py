@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from ..audit import ACTIONS, SOURCES, SUBJECTS
+from ..audit import ACTIONS, SOURCES, SUBJECTS, history_start
 from ..models import Change
 from ..sheets.declare import Sheet, sheets
 from ..sheets.rows import fk_column
@@ -121,9 +121,11 @@ def change_rows(changes: list[Change], *, current_version: int | None = None) ->
 def record_history(sheet: Sheet, record_id: int) -> list[dict]:
     """A record's 变更记录, newest first."""
     session = current_app.appbuilder.session
+    start = history_start(sheet.slug, record_id)
     changes = session.scalars(
         sa.select(Change).options(joinedload(Change.changed_by))
-        .where(Change.slug == sheet.slug, Change.record_id == record_id)
+        .where(Change.slug == sheet.slug, Change.record_id == record_id,
+               Change.id >= sa.func.coalesce(start, 0))
         .order_by(Change.id.desc()).limit(HISTORY_LIMIT)).all()
     current = session.scalar(sa.select(sheet.model.version).where(sheet.model.id == record_id))
     return change_rows(changes, current_version=current)
