@@ -169,7 +169,9 @@ def test_a_deleted_record_is_brought_back_under_its_id(app):
     assert fetch(app, Expert, pk) is None
     assert clerk.get("/records/deleted/experts").status_code == 403
 
+    assert "已删除的记录" not in text_of(clerk.get("/experts/list/"))
     head = login(app.test_client(), "head")
+    assert "/records/deleted/experts" in head.get("/experts/list/").get_data(as_text=True)
     page = text_of(head.get("/records/deleted/experts"))
     assert "安全生产专家库：已删除的记录" in page and "专家1" in page and "恢复这条记录" in page
     (deleted,) = changes(app, action="delete")
@@ -303,3 +305,24 @@ def test_a_new_record_under_a_deleted_ones_id_has_its_own_history(app):
     resp = head.post(f"/records/restore/{deleted.id}", follow_redirects=True)
     assert "已由后来新增的另一条记录使用，无法按原编号恢复" in text_of(resp)
     assert fetch(app, Agency, pk).name == "技术服务机构02"
+
+
+def test_restore_is_refused_while_the_record_is_locked(app, client):
+    agency = add(app, make_agency(1))
+    with app.app_context():
+        review = Review(year=2016, period=1, category="安全评价报告", blind_no="A-1",
+                        agency_id=agency, report_no="R-1", report_type="安全现状评价",
+                        project_name="某项目", issued_on=dt.date(2016, 5, 1), score=85)
+        db.session.add(review)
+        db.session.commit()
+        pk = review.id
+    resp = client.put(f"/api/v1/reviews/{pk}", json={"score": "95", "grade": None},
+                      headers=api_token(client, "clerk"))
+    assert resp.status_code == 200 and resp.get_json()["result"]["grade"] == "优秀"
+    with app.app_context():
+        approve(db.session, (2016, 1, "安全评价报告"), None)
+    (created,) = changes(app, slug="reviews", action="create")
+    head = login(app.test_client(), "head")
+    resp = head.post(f"/records/restore/{created.id}", follow_redirects=True)
+    assert "未恢复：2016年第1期安全评价报告已审核待发布，其盲审结果不能修改" in text_of(resp)
+    assert fetch(app, Review, pk).score == 95

@@ -216,3 +216,22 @@ def test_settings_are_bound_and_checked_when_the_app_is_created(app):
         assert grade_for(10) == "差"
     with app.app_context():
         assert grade_for(10) == "不合格"
+
+
+def test_writes_through_fabs_model_interface_are_record_commands_too(app):
+    from app.models import Change
+    from app.web.datamodel import SaveRefused
+    from app.web.screens import view_for
+    add(app, make_expert(1, expert_no="ZJ-001"))
+    with app.test_request_context("/experts/add"):
+        datamodel = view_for("experts").datamodel
+        assert datamodel.add(make_expert(2, expert_no="ZJ-002"))
+        with pytest.raises(SaveRefused, match="已被另一条记录使用"):
+            datamodel.add(make_expert(3, expert_no="ZJ-001"))
+        expert = db.session.query(Expert).filter_by(expert_no="ZJ-002").one()
+        expert.employer = "新单位"
+        assert datamodel.edit(expert)
+        sources = [(c.action, c.source) for c in db.session.query(Change).filter(
+            Change.slug == "experts", Change.record_id == expert.id).order_by(Change.id)]
+    assert sources == [("create", "screen"), ("update", "screen")]
+    assert count(app, Expert) == 2

@@ -39,22 +39,27 @@ def _key_labels(sheet: Sheet) -> str:
     return "、".join(f"「{sheet.label(k)}」" for k in sheet.key)
 
 
+def _taken(what: str, in_file: str, stored: str, sheet_name, row) -> str:
+    """`what` is had by another row of the file (sheet_name/row given) or a stored record."""
+    if row is not None:
+        return f"{what}{in_file.format(sheet=sheet_name, row=row)}"
+    return f"{what}{stored}"
+
+
 def key_taken(sheet: Sheet, shown: str, *, sheet_name: str | None = None,
               row: int | None = None) -> str:
     """Another record (or, with sheet_name/row, another row of the file) has this key."""
-    head = f"已有{_key_labels(sheet)}相同的记录（{shown}）"
-    if row is not None:
-        return f"{head}：与工作表「{sheet_name}」第 {row} 行重复，同一记录在文件中只能出现一次"
-    return f"{head}：请核对，或到列表中编辑已有的那条记录"
+    return _taken(f"已有{_key_labels(sheet)}相同的记录（{shown}）",
+                  "：与工作表「{sheet}」第 {row} 行重复，同一记录在文件中只能出现一次",
+                  "：请核对，或到列表中编辑已有的那条记录", sheet_name, row)
 
 
 def unique_taken(col: Col, shown: str, *, sheet_name: str | None = None,
                  row: int | None = None) -> str:
     """Another record (or another row of the file) has this value of a unique column."""
-    head = f"「{col.header}」“{shown}”"
-    if row is not None:
-        return f"{head}与工作表「{sheet_name}」第 {row} 行重复：「{col.header}」不能重复"
-    return f"{head}已被另一条记录使用：请核对，或先修改那条记录"
+    return _taken(f"「{col.header}」“{shown}”",
+                  "与工作表「{sheet}」第 {row} 行重复：「" + col.header + "」不能重复",
+                  "已被另一条记录使用：请核对，或先修改那条记录", sheet_name, row)
 
 
 def children_block(label: str, children: list[str], *, missing: bool = False) -> str:
@@ -130,8 +135,8 @@ def refuse_taken_key(sheet: Sheet, r: RowPlan, *, mask: Mask = _as_is) -> None:
     found = r.found
     if found is None or (r.action == "update" and found.id == r.existing_id):
         return
-    r.refuse(key_taken(sheet, shown_label(sheet, r.label, mask)), sheet.key[-1], column=sheet.label(sheet.key[-1]),
-             value=r.label)
+    r.refuse(key_taken(sheet, shown_label(sheet, r.label, mask)), sheet.key[-1],
+             column=sheet.label(sheet.key[-1]), value=r.label)
 
 
 def changed_fields(sheet: Sheet, obj, record: dict, fields, relations) -> dict:

@@ -26,17 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import audit
 from ..audit import Actor
 from ..models import Change, now, stamps
-from .checking import (
-    changed_fields,
-    check_locked,
-    check_rules,
-    check_unique,
-    child_blockers,
-    children_block,
-    match_keys,
-    refuse_taken_key,
-    shown_label,
-)
+from . import checking
 from .declare import Problem, Sheet, error, sheets
 from .rows import Issue, RowPlan, describe_key, stored_values
 from .snapshots import record_from_snapshot, snapshot
@@ -92,13 +82,14 @@ def _row(sheet: Sheet, action: str, record: dict, draft_problems=(), obj=None) -
 
 def _check(session: Session, sheet: Sheet, r: RowPlan, actor: Actor) -> None:
     """derive → rules → key → unique columns → locks: the importer's steps, on one row."""
-    check_rules(sheet, [r])
+    checking.check_rules(sheet, [r])
     if r.errors:
         return
-    match_keys(sheet, [r], session, mask=actor.mask)
-    refuse_taken_key(sheet, r, mask=actor.mask)
-    check_unique(sheet, [r], session, {c.field for c in sheet.stored}, mask=actor.mask)
-    check_locked(sheet, [r], session)
+    checking.match_keys(sheet, [r], session, mask=actor.mask)
+    checking.refuse_taken_key(sheet, r, mask=actor.mask)
+    checking.check_unique(sheet, [r], session, {c.field for c in sheet.stored},
+                          mask=actor.mask)
+    checking.check_locked(sheet, [r], session)
 
 
 def _problems(r: RowPlan) -> tuple[list[Problem], list[Problem]]:
@@ -171,8 +162,8 @@ def update(session: Session, sheet: Sheet, record_id: int, draft: Draft, actor: 
     problems, warnings = _problems(r)
     if problems:
         return _refused(session, problems=problems, warnings=warnings, version=obj.version)
-    changes = changed_fields(sheet, obj, r.record, [c.field for c in sheet.stored],
-                             list(sheet.relations))
+    changes = checking.changed_fields(sheet, obj, r.record,
+                                      [c.field for c in sheet.stored], list(sheet.relations))
     if not changes:
         session.rollback()
         return Result(record=obj, version=obj.version, warnings=warnings)
@@ -193,10 +184,11 @@ def delete(session: Session, sheet: Sheet, record_id: int, actor: Actor, *,
         return _refused(session, STALE, stale=True, version=obj.version)
     r = _row(sheet, "delete", stored_values(sheet, obj), obj=obj)
     r.label = describe_key(sheet, r.record)
-    check_locked(sheet, [r], session)
-    blockers = child_blockers(sheet, [obj.id], session).get(obj.id)
+    checking.check_locked(sheet, [r], session)
+    blockers = checking.child_blockers(sheet, [obj.id], session).get(obj.id)
     if blockers and not r.errors:
-        r.refuse(children_block(shown_label(sheet, r.label, actor.mask), blockers))
+        shown = checking.shown_label(sheet, r.label, actor.mask)
+        r.refuse(checking.children_block(shown, blockers))
     problems, _warnings = _problems(r)
     if problems:
         return _refused(session, problems=problems)

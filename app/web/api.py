@@ -1,7 +1,8 @@
 """A list's REST API (/api/v1/<slug>/), generated from its declaration by `build_api(sheet)`:
-JWT or API key, no session cookie. Writes are parsed and checked as forms and imports are;
-refusals are HTTP 422 in Chinese, a stale "version" 409; ID numbers masked for whoever may
-not see them."""
+JWT or API key, no session cookie. Writes are the record commands (app/sheets/records.py),
+as for forms and imports: refusals are HTTP 422 in the same Chinese words, a stale "version"
+409; the new version and the warnings come back in the answer; ID numbers masked for whoever
+may not see them."""
 from __future__ import annotations
 
 from flask import request

@@ -37,7 +37,7 @@ class AuditLogView(BaseView):
     template_folder = TEMPLATES
     default_view = "list"
 
-    @expose("/")
+    @expose("/", methods=["GET"])
     @has_access
     @permission_name("list")
     def list(self):

@@ -23,7 +23,7 @@ class SaveRefused(Exception):
 
 class SheetInterface(SQLAInterface):
     """FAB's model interface, taught the declaration: parents eagerly loaded, derived values
-    computed in the list's own query, the declared order, Chinese messages on failed writes.
+    computed in the list's own query, the declared order, writes through the record commands.
 
     FAB creates interfaces of related models with the model alone, hence the signature.
     """
@@ -124,13 +124,19 @@ class SheetInterface(SQLAInterface):
         return True
 
     def add(self, item, commit=True):
+        if self.sheet is None:  # a model that is no list (FAB's related interfaces)
+            return super().add(item, commit)
         draft = Draft(stored_values(self.sheet, item))
         return self._run(records.create(self.session, self.sheet, draft, web_actor()))
 
     def edit(self, item, commit=True):
+        if self.sheet is None:
+            return super().edit(item, commit)
         draft = Draft(stored_values(self.sheet, item))
         self.session.rollback()  # the item's pending changes: the command writes them
         return self._run(records.update(self.session, self.sheet, item.id, draft, web_actor()))
 
     def delete(self, item, commit=True):
+        if self.sheet is None:
+            return super().delete(item, commit)
         return self._run(records.delete(self.session, self.sheet, item.id, web_actor()))
