@@ -116,6 +116,9 @@ def test_api_refuses_fields_the_list_does_not_have(app, client):
                        headers=api_token(client, "clerk"))
     assert resp.status_code == 400
     assert count(app, Expert) == 0
+    resp = client.post("/api/v1/experts/", json=dict(EXPERT_FORM, version=5),
+                       headers=api_token(client, "clerk"))
+    assert resp.status_code == 201 and resp.get_json()["result"]["version"] == 1
 
 
 def test_api_names_a_parent_that_does_not_exist(app, client):

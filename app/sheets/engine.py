@@ -2,8 +2,10 @@
 
     read → locate header → normalise cells → check → match keys in bulk → plan → apply
 
-`build_plan` writes nothing; `apply_plan` writes exactly the plan in one transaction and
-records it as an undoable ImportBatch; `undo_batch` takes a batch back.
+`build_plan` writes nothing; its checking steps are app/sheets/checking.py, the same the
+single-record commands run (app/sheets/records.py). `apply_plan` (app/sheets/applying.py)
+writes exactly the plan in one transaction and records it as an undoable ImportBatch;
+`undo_batch` (app/sheets/undo.py) takes a batch back. All three are importable from here.
 """
 from __future__ import annotations
 

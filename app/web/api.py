@@ -80,6 +80,7 @@ class SheetApi(PerRequestFilters, ModelRestApi):
         body, refused = self._body(self.add_columns)
         if refused is not None:
             return refused
+        body.pop("version", None)  # a new record has none yet
         session = self.datamodel.session
         result = records.create(session, self.sheet,
                                 draft_from_values(self.sheet, body, session), web_actor())

@@ -2,7 +2,8 @@
 `sync_roles()` (run by `flask qingdan init` at deploy time and on the first start).
 
 Role          may
-管理员         everything (FAB's admin role: every permission that exists)
+管理员         everything (FAB's admin role: every permission that exists), among it the
+              操作日志 and 导出记录 (AuditLog, ExportLog: no other role has them)
 科员           list/show/add/edit/delete every list, the lists' API, import, export, undo an import
 科长           what a clerk may, plus publish review batches, see whole ID numbers, and
               restore a record to an earlier version of its history (or bring a deleted one back)
