@@ -49,6 +49,10 @@ def export(slug, out):
     from .sheets.writer import write_export
     sheet = _sheet(slug)
     n = write_export(sheet, records_for_export(sheet, export_query(sheet), db.session), out)
+    if any(c.sensitive for c in sheet.columns):  # ID numbers leave the system: on the log
+        from .audit import record_export
+        record_export(db.session, sheet, n, user_id=None, source="cli")
+        db.session.commit()
     click.echo(f"已导出 {n} 条记录到 {out}", err=True)
 
 

@@ -9,7 +9,8 @@ name but that has no row is a 草稿 of revision 1. Reviews of an approved or pu
 are read-only everywhere (Sheet.locked of the reviews list: forms, API, import, undo).
 
 Each action owns its transaction and raises BatchRefused (Chinese) for a transition the
-batch's status does not allow; the views only call them.
+batch's status does not allow; the views only call them. Each transition is on the audit
+trail (source 流程操作: status old → new, the reason of a withdrawal).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from . import audit
 from .lists.agencies import (
     BATCH_APPROVED,
     BATCH_DRAFT,
@@ -30,8 +32,12 @@ from .lists.agencies import (
     ReviewBatch,
 )
 from .models import now
+from .sheets.snapshots import snapshot
 
 PUBLISHED_EVENT, WITHDRAWN_EVENT = "发布", "撤回修订"
+TRAIL = "review_batches"  # the batches' slug on the audit trail
+audit.subject(TRAIL, "盲审批次", {"status": "状态", "revision": "修订版本",
+                                  "approved_on": "审核时间", "published_on": "发布时间"})
 
 
 class BatchRefused(Exception):
@@ -134,13 +140,21 @@ def _batch_for_update(session: Session, key: tuple) -> ReviewBatch:
     return batch
 
 
-def _act(session: Session, key: tuple, change) -> ReviewBatch:
-    """Run one transition in its own transaction: committed, or rolled back and re-raised.
-    Two people creating the same batch row at once: the second tries again, on theirs."""
+def _act(session: Session, key: tuple, change, what: str, user_id: int | None,
+         reason: str | None = None) -> ReviewBatch:
+    """Run one transition in its own transaction, recorded on the audit trail: committed, or
+    rolled back and re-raised. Two people creating the same batch row at once: the second
+    tries again, on theirs."""
     for attempt in (1, 2):
         try:
             batch = _batch_for_update(session, key)
+            before = snapshot(batch)
             change(batch)
+            session.flush()
+            actor = audit.Actor(user_id=user_id, source=audit.WORKFLOW, reason=reason)
+            audit.write_changes(session, [audit.change_row(
+                TRAIL, batch.id, "update", before, snapshot(batch), actor,
+                record_key=batch_name(key), version_after=batch.version, summary=what)])
             session.commit()
             return batch
         except IntegrityError:
@@ -163,7 +177,7 @@ def approve(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
     def change(batch):
         _require(batch, BATCH_DRAFT, "审核通过")
         batch.status, batch.approved_on, batch.approved_by_fk = BATCH_APPROVED, now(), user_id
-    return _act(session, key, change)
+    return _act(session, key, change, "审核通过", user_id)
 
 
 def send_back(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
@@ -171,7 +185,7 @@ def send_back(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
     def change(batch):
         _require(batch, BATCH_APPROVED, "退回")
         batch.status, batch.approved_on, batch.approved_by_fk = BATCH_DRAFT, None, None
-    return _act(session, key, change)
+    return _act(session, key, change, "退回", user_id)
 
 
 def publish(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
@@ -182,7 +196,7 @@ def publish(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
         batch.status, batch.published_on, batch.published_by_fk = BATCH_PUBLISHED, stamp, user_id
         batch.history = [*(batch.history or []), _event(session, PUBLISHED_EVENT, batch, stamp,
                                                         user_id)]
-    return _act(session, key, change)
+    return _act(session, key, change, "发布", user_id)
 
 
 def withdraw(session: Session, key: tuple, user_id: int | None, note: str) -> ReviewBatch:
@@ -200,7 +214,7 @@ def withdraw(session: Session, key: tuple, user_id: int | None, note: str) -> Re
         batch.status = BATCH_DRAFT
         batch.approved_on = batch.approved_by_fk = None
         batch.published_on = batch.published_by_fk = None
-    return _act(session, key, change)
+    return _act(session, key, change, "撤回修订", user_id, note[:500])
 
 
 def _event(session: Session, name: str, batch: ReviewBatch, stamp: dt.datetime,

@@ -292,6 +292,7 @@ def test_orm_edits_leave_history(session):
     change = session.scalars(select(Change).where(Change.batch_id.is_(None))).one()
     assert change.action == "update" and change.after["contact"] == "张三"
     assert change.before["contact"] is None
+    assert change.source == "other"  # written outside the app's paths: still on the trail
 
 
 def test_plan_runs_a_bounded_number_of_queries(session, app):

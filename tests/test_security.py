@@ -18,6 +18,7 @@ from app.web.security import (
     PERM_EXPORT,
     PERM_IMPORT,
     PERM_PUBLISH,
+    PERM_RESTORE,
     PERM_SEE_ID,
     PERM_UNDO,
     PUBLIC,
@@ -51,7 +52,7 @@ def test_roles_are_defined_in_code(app):
     assert ("can_get", "ExpertsApi") in reader and ("can_post", "ExpertsApi") not in reader
     assert {PERM_IMPORT, PERM_EXPORT, PERM_UNDO} <= clerk
     assert PERM_SEE_ID not in clerk and PERM_PUBLISH not in clerk
-    assert clerk | {PERM_PUBLISH, PERM_SEE_ID} == head
+    assert clerk | {PERM_PUBLISH, PERM_SEE_ID, PERM_RESTORE} == head
     assert PERM_EXPORT in reader and PERM_IMPORT not in reader and PERM_SEE_ID not in reader
     assert ("can_table", "PowersView") in reader
     assert ("menu_access", "安全生产专家库") in reader and ("menu_access", "专家库") in reader

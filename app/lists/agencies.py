@@ -18,6 +18,7 @@ from sqlalchemy.orm import relationship
 from app.models import Record, ValidityWindow
 from app.settings import setting
 from app.sheets.declare import Col, Problem, Sheet, error, sheets, warning
+from app.sheets.rules import dates_in_order
 from app.sheets.types import CreditCode, Date, Enum, Integer, LongText, Multi, Phone, Score, Text
 
 GROUP = "技术服务机构"
@@ -291,13 +292,6 @@ class Interview(Record):
 
 
 # -- rules -------------------------------------------------------------------------------------
-def expiry_after_issue(r: dict) -> Iterator[Problem]:
-    start, end = r.get("issued_on"), r.get("expires_on")
-    if start and end and end <= start:
-        yield error("expires_on", f"「有效期至」{end.isoformat()} 应晚于「发证日期」"
-                                  f"{start.isoformat()}：请核对两个日期")
-
-
 def grade_c_only_for_occupational_health(r: dict) -> Iterator[Problem]:
     if r.get("grade") == "丙级" and r.get("category") and r["category"] != OCCUPATIONAL_HEALTH:
         yield error("grade", f"丙级资质只适用于职业卫生技术服务，本证书的「资质类别」是"
@@ -311,19 +305,12 @@ def grade_agrees_with_score(r: dict) -> Iterator[Problem]:
                                "请核对；留空则按得分自动评定")
 
 
-def deadline_after_interview(r: dict) -> Iterator[Problem]:
-    start, end = r.get("interviewed_on"), r.get("deadline")
-    if start and end and end <= start:
-        yield error("deadline", f"「整改期限」{end.isoformat()} 应晚于「约谈日期」"
-                                f"{start.isoformat()}：请核对两个日期")
-
-
 # -- sheets ------------------------------------------------------------------------------------
 def _agency_columns(aliases=("机构信用代码",)) -> list[Col]:
     return [
         Col("统一社会信用代码", "agency.credit_code", CreditCode(), required=True, aliases=aliases,
             note="须为已登记的机构"),
-        Col("机构名称", "agency.name", Text(), info=True, note="仅供核对，不导入"),
+        Col("机构名称", "agency.name", Text(), info=True),
     ]
 
 
@@ -360,13 +347,12 @@ qualifications = Sheet(
         Col("证书编号", "cert_no", Text(64), required=True),
         Col("发证机关", "issuer", Text(100), required=True),
         Col("发证日期", "issued_on", Date(), required=True),
-        Col("有效期至", "expires_on", Date(), required=True, aliases=("有效期",),
-            note="应晚于发证日期"),
+        Col("有效期至", "expires_on", Date(), required=True, aliases=("有效期",)),
         Col("业务范围", "scope", Multi(), required=True),
         Col("证书状态", "status", Enum(CERTIFICATE_STATUSES), required=True, aliases=("状态",),
             note="是否过期按有效期至自动判断，无需填写"),
     ],
-    rules=[expiry_after_issue, grade_c_only_for_occupational_health],
+    rules=[dates_in_order("issued_on", "expires_on"), grade_c_only_for_occupational_health],
     order_by=("agency_id", "category", "issued_on"),
     search=("agency", "cert_no", "category", "grade", "status", "expires_on"),
     list_fields=("agency", "category", "grade", "cert_no", "issued_on", "expires_on", "status",
@@ -416,10 +402,10 @@ interviews = Sheet(
         Col("被约谈人", "interviewee", Text(50, person_name=True), required=True),
         Col("被约谈人职务", "interviewee_role", Enum(INTERVIEWEE_ROLES), required=True),
         Col("整改要求", "requirements", LongText(), required=True),
-        Col("整改期限", "deadline", Date(), required=True, note="应晚于约谈日期"),
+        Col("整改期限", "deadline", Date(), required=True),
         Col("整改结果", "result", Enum(RECTIFICATION_RESULTS)),
     ],
-    rules=[deadline_after_interview],
+    rules=[dates_in_order("interviewed_on", "deadline")],
     order_by=("interviewed_on", "agency_id"),
     search=("agency", "interviewed_on", "interviewee", "deadline", "result"),
     list_fields=("agency", "interviewed_on", "interviewee", "interviewee_role", "deadline",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import relationship
 
 from app.models import Record
 from app.sheets.declare import Col, Problem, Sheet, error, sheets
+from app.sheets.rules import dates_in_order, required_when
 from app.sheets.types import Boolean, Date, Enum, Integer, LongText, Multi, Phone, Text
 
 GROUP = "权责清单"
@@ -141,20 +142,6 @@ def sub_item_only_for_licensing(r: dict) -> Iterator[Problem]:
                                 "请清空子项名称，或更正权力类别")
 
 
-def charge_details_when_charged(r: dict) -> Iterator[Problem]:
-    if r.get("charged") is True:
-        for field, header in (("charge_basis", "收费依据"), ("charge_standard", "收费标准")):
-            if not r.get(field):
-                yield error(field, f"「是否收费」为“是”时必须填写「{header}」")
-
-
-def cancelled_not_before_effective(r: dict) -> Iterator[Problem]:
-    start, end = r.get("effective_on"), r.get("cancelled_on")
-    if start and end and end < start:
-        yield error("cancelled_on", f"「取消日期」{end.isoformat()} 早于「生效日期」"
-                                    f"{start.isoformat()}：请核对两个日期")
-
-
 # -- sheets ------------------------------------------------------------------------------------
 powers = Sheet(
     slug="powers", title="行政权力清单", model=Power, key=("list_version", "code"),
@@ -183,17 +170,18 @@ powers = Sheet(
         Col("行使对象", "objects", Multi(POWER_OBJECTS), required=True, aliases=("服务对象",)),
         Col("是否收费", "charged", Boolean(), required=True, aliases=("收费情况", "收费"),
             note="不收费、免费即为“否”"),
-        Col("收费依据", "charge_basis", LongText(), note="收费时必填"),
-        Col("收费标准", "charge_standard", Text(), note="收费时必填"),
+        Col("收费依据", "charge_basis", LongText()),
+        Col("收费标准", "charge_standard", Text()),
         Col("咨询电话", "consult_phone", Phone()),
         Col("监督电话", "supervise_phone", Phone(), aliases=("投诉电话", "监督投诉电话")),
         Col("状态", "status", Enum(POWER_STATUSES), required=True, aliases=("事项状态",)),
         Col("生效日期", "effective_on", Date()),
-        Col("取消日期", "cancelled_on", Date(), note="不得早于生效日期"),
+        Col("取消日期", "cancelled_on", Date()),
         Col("备注", "remark", LongText()),
     ],
-    rules=[sub_item_only_for_licensing, charge_details_when_charged,
-           cancelled_not_before_effective],
+    rules=[sub_item_only_for_licensing,
+           required_when("charged", True, then=("charge_basis", "charge_standard")),
+           dates_in_order("effective_on", "cancelled_on", strict=False)],
     order_by=("list_version", "code"),
     search=("list_version", "code", "name", "category", "implementing_body", "status",
             "effective_on"),

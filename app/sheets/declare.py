@@ -7,12 +7,14 @@ import, export and API, the database's key constraint — is derived from it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import configure_mappers
 
 from .types import ValueType, is_sensitive
+
+INFO_NOTE = "仅供核对，不导入"  # what an informational column is, wherever it is described
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Col:
         API, and in the database by a constraint named uq_<table>_<column>, which the
         registry adds when the model does not declare one (see `Registry.seal`).
         Default False.
+    rule_notes
+        Help texts the list's rules give about this column (`dates_in_order` says 「应晚于…」),
+        filled in by the Sheet from its rules; part of `column_help`. Not set by hand.
     """
     header: str
     field: str
@@ -61,6 +66,7 @@ class Col:
     info: bool = False
     export_header: str | None = None
     unique: bool = False
+    rule_notes: tuple[str, ...] = ()
 
     @property
     def relation(self) -> str | None:
@@ -81,6 +87,18 @@ class Col:
     @property
     def label(self) -> str:
         return self.header
+
+
+def column_help(col: Col) -> tuple[str, ...]:
+    """What a clerk needs to know to fill a column — its type and allowed values, its note,
+    what the list's rules ask of it, whether it is imported at all — in the same words in the
+    template's comments, its instructions sheet and the form. Each said once: a note the type
+    already says (请将本列设为文本格式) is not repeated."""
+    out: list[str] = []
+    for part in (col.type.describe(), col.note, *col.rule_notes, INFO_NOTE if col.info else ""):
+        if part and not any(part in said for said in out):
+            out.append(part)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -191,7 +209,7 @@ class Sheet:
 
     def __post_init__(self):
         self.columns = tuple(self.columns)
-        self.rules = tuple(self.rules)
+        self._bind_rules()
         fields = [c.field for c in self.columns]
         if len(set(fields)) != len(fields):
             raise ValueError(f"{self.slug}: a field is declared twice")
@@ -202,6 +220,21 @@ class Sheet:
             if not hasattr(self.model, name):
                 raise ValueError(f"{self.slug}: computed value {name!r} is not an attribute "
                                  f"of {self.model.__name__}")
+
+    def _bind_rules(self) -> None:
+        """Rules made by a factory (app/sheets/rules.py) are bound to this Sheet's labels, and
+        the help they give is added to their columns (column_help)."""
+        checks, notes = [], {}
+        for rule in self.rules:
+            if hasattr(rule, "bind"):
+                check, help_texts = rule.bind(self)
+                for name, text in help_texts.items():
+                    notes.setdefault(name, []).append(text)
+                rule = check
+            checks.append(rule)
+        self.rules = tuple(checks)
+        self.columns = tuple(replace(c, rule_notes=c.rule_notes + tuple(notes[c.field]))
+                             if c.field in notes else c for c in self.columns)
 
     def lock_reasons(self, session, records: list[dict]) -> list[str | None]:
         """`locked` for these records (all None when the list declares no lock)."""

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import HybridExtensionType
 
 from ..sheets import types as t
-from ..sheets.declare import Col, Sheet, sheets
+from ..sheets.declare import Col, Sheet, column_help, sheets
 from ..sheets.values import mask_id_number
 from .security import can_see_id_numbers
 
@@ -75,11 +75,10 @@ def labels_of(sheet: Sheet) -> dict[str, str]:
 
 
 def description(col: Col) -> str:
-    """Help text next to a form field: required or not, the type's description, the note."""
-    describe = col.type.describe()
+    """Help text next to a form field: required or not, then `column_help` — the words of
+    the template and its instructions (a plain 文本 says nothing on a form)."""
     parts = ["必填" if col.required else "",
-             "" if describe == t.ValueType.word else describe,  # plain 文本 says nothing
-             "" if col.note in describe else col.note]
+             *(p for p in column_help(col) if p != t.ValueType.word)]
     return "；".join(p for p in parts if p)
 
 
@@ -101,3 +100,26 @@ def is_boolean(sheet: Sheet | None, name: str) -> bool:
     if name in sheet.computed and is_hybrid(sheet.model, name):
         return isinstance(getattr(sheet.model, name).type, sa.Boolean)  # its SQL expression
     return any(c.field == name and isinstance(c.type, t.Boolean) for c in sheet.stored)
+
+
+def value_text(sheet: Sheet, name: str, value) -> str:
+    """A value of a field (or a parent record, for a relation) as a person reads it."""
+    if value is None:
+        return ""
+    if name in sheet.relations:
+        return " / ".join(str(getattr(value, c.attr) or "") for c in sheet.relations[name])
+    try:
+        return sheet.column(name).type.to_text(value)
+    except KeyError:
+        return str(value)
+
+
+def record_label(sheet: Sheet, label: str, record: dict, mask) -> str:
+    """How a record is named on screen: its key, and when the key is an ID number that may be
+    masked, also its first required text (姓名), or masked records would all look alike."""
+    if not any(sheet.column(k).sensitive for k in sheet.key if k not in sheet.relations):
+        return mask(label)
+    extra = next((record.get(c.field) for c in sheet.stored
+                  if c.required and not c.sensitive and c.field not in sheet.key
+                  and isinstance(record.get(c.field), str)), None)
+    return mask(label) + (f"（{extra}）" if extra else "")

@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import db
+from ..audit import IMPORT, record_export
 from ..drafts import ImportDraft, purge_old_drafts
 from ..models import Change, ImportBatch, ImportFile, now
 from ..sheets.declare import sheets
@@ -41,9 +42,6 @@ from ..sheets.engine import (
     UnreadableFile,
     apply_plan,
     build_plan,
-    fk_column,
-    label_from_snapshot,
-    restore_value,
     undo_batch,
 )
 from ..sheets.errorbook import write_errorbook
@@ -52,7 +50,9 @@ from ..sheets.reader import Limits
 from ..sheets.single_table import write_single_tables
 from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export, write_template
+from .columns import record_label, value_text
 from .errors import message_page
+from .history import change_rows
 from .screens import filtered_query, view_for
 from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
 
@@ -158,27 +158,8 @@ class ShownRow:
     issues: list                          # engine Issues, masked
 
 
-def _label(sheet, label: str, record: dict, mask) -> str:
-    """How a record is named on screen: its key, and when the key is an ID number that may be
-    masked, also its first required text (姓名), or masked records would all look alike."""
-    if not any(sheet.column(k).sensitive for k in sheet.key if k not in sheet.relations):
-        return mask(label)
-    extra = next((record.get(c.field) for c in sheet.stored
-                  if c.required and not c.sensitive and c.field not in sheet.key
-                  and isinstance(record.get(c.field), str)), None)
-    return mask(label) + (f"（{extra}）" if extra else "")
-
-
-def _value_text(sheet, name: str, value) -> str:
-    """A value of a field (or a parent record, for a relation) as a person reads it."""
-    if value is None:
-        return ""
-    if name in sheet.relations:
-        return " / ".join(str(getattr(value, c.attr) or "") for c in sheet.relations[name])
-    try:
-        return sheet.column(name).type.to_text(value)
-    except KeyError:
-        return str(value)
+_label = record_label
+_value_text = value_text
 
 
 def _shown(plan, r, mask) -> ShownRow:
@@ -245,9 +226,14 @@ class ListsView(BaseView):
                                  "如需导出，请联系管理员。", 403, "无权导出")
         # The list as its screen shows it, filtered by the same query string.
         stmt = export_query(sheet, filtered_query(slug, request.args))
-        return _send_xlsx(
-            lambda out: write_export(sheet, records_for_export(sheet, stmt, db.session), out),
-            f"{sheet.title}_{now():%Y%m%d}.xlsx")
+
+        def write(out):
+            rows = write_export(sheet, records_for_export(sheet, stmt, db.session), out)
+            if _has_id_numbers(sheet):  # who took which ID numbers away, and how many
+                record_export(db.session, sheet, rows, user_id=current_user.id,
+                              filters=request.query_string.decode("utf-8", "replace"))
+                db.session.commit()
+        return _send_xlsx(write, f"{sheet.title}_{now():%Y%m%d}.xlsx")
 
     @expose("/powers/single-tables")
     @has_access
@@ -420,41 +406,6 @@ def _options_text(options: dict | None) -> str:
     ])
 
 
-def _change_rows(batch: ImportBatch, changes: list[Change]) -> list[dict]:
-    """A batch's Change rows as the history page shows them: record, action, fields old → new."""
-    sheet = sheets.get(batch.slug)
-    if sheet is None:
-        return [dict(label=f"#{c.record_id}", action=ACTIONS.get(c.action, c.action), fields=[])
-                for c in changes]
-    mask = _masker(sheet)
-    fks = {fk_column(sheet.model, rel)[0].key: rel for rel in sheet.relations}
-    out = []
-    for c in changes:
-        before, after = c.before or {}, c.after or {}
-        fields = []
-        if c.action == "update":
-            for key in after:
-                if key in ("id", "version") or before.get(key) == after.get(key):
-                    continue
-                fields.append((sheet.label(fks.get(key, key)),
-                               mask(_snapshot_text(sheet, fks, key, before.get(key))),
-                               mask(_snapshot_text(sheet, fks, key, after.get(key)))))
-        label = label_from_snapshot(sheet, after or before, db.session) or f"#{c.record_id}"
-        out.append(dict(label=_label(sheet, label, after or before, mask),
-                        action=ACTIONS.get(c.action, c.action), fields=fields))
-    return out
-
-
-def _snapshot_text(sheet, fks: dict, key: str, value) -> str:
-    if value is None:
-        return ""
-    if key in fks:  # a parent, kept by id: show it by its key columns
-        rel = fks[key]
-        parent = db.session.get(fk_column(sheet.model, rel)[1], value)
-        return _value_text(sheet, rel, parent) if parent is not None else f"#{value}"
-    return _value_text(sheet, key, restore_value(sheet, key, value))
-
-
 class ImportBatchView(ModelView):
     """导入记录: every import, with its file, its changes and an undo. Read-only."""
     datamodel = SQLAInterface(ImportBatch)
@@ -485,16 +436,16 @@ class ImportBatchView(ModelView):
         if batch is None:
             abort(404)
         page = max(request.args.get("page", 1, type=int), 1)
-        total = db.session.scalar(select(func.count()).select_from(Change)
-                                  .where(Change.batch_id == batch.id))
-        changes = db.session.scalars(select(Change).where(Change.batch_id == batch.id)
+        mine = (Change.batch_id == batch.id, Change.source == IMPORT)  # not its undo
+        total = db.session.scalar(select(func.count()).select_from(Change).where(*mine))
+        changes = db.session.scalars(select(Change).where(*mine)
                                      .order_by(Change.id).offset((page - 1) * PAGE_SIZE)
                                      .limit(PAGE_SIZE)).all()
         undone_by = (current_app.appbuilder.sm.get_user_by_id(batch.undone_by_fk)
                      if batch.undone_by_fk else None)
         return self.render_template(
             "imports/batch_show.html", title=self.show_title, batch=batch,
-            changes=_change_rows(batch, changes), page=page,
+            changes=change_rows(changes), page=page,
             pages=max(1, -(-total // PAGE_SIZE)), total=total, undone_by=undone_by,
             options=_options_text(batch.options), size=_size(batch.file_size),
             source=SOURCES.get(batch.source, batch.source),

@@ -15,9 +15,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup
 
 from ..sheets.declare import Col, Sheet, sheets
-from ..sheets.engine import stored_values
 from .api import build_api
-from .checks import lock_reason
 from .columns import (
     camel,
     derived_fields,
@@ -30,25 +28,29 @@ from .columns import (
     shown,
     yes_no,
 )
-from .datamodel import SaveRefused, SheetInterface
+from .datamodel import SheetInterface
 from .fab_fixes import PAGE_SIZE, get_page_args, get_page_size_args, harden_fab_request_args
 from .filters import PerRequestFilters, apply_filter_args
 from .forms import build_form, edit_form, search_extra_fields
+from .history import record_history
+from .saving import RecordWrites
 from .security import (
     PERM_EXPORT,
     PERM_IMPORT,
+    PERM_RESTORE,
     can_export,
     can_see_id_numbers,
     has_permission,
-    request_cache,
 )
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 # Copies of FAB templates that hard-code English; searched before FAB's own (see register()).
 OVERRIDES = os.path.join(TEMPLATES, "overrides")
 
-class SheetView(PerRequestFilters, ModelView):
-    """A list's screens. Subclassed per list by `build()`; attributes come from the Sheet."""
+class SheetView(RecordWrites, PerRequestFilters, ModelView):
+    """A list's screens. Subclassed per list by `build()`; attributes come from the Sheet.
+    Adds, edits and deletes are record commands (RecordWrites); a record's page shows its
+    history (变更记录)."""
     sheet: Sheet = None
     page_size = PAGE_SIZE
     template_folder = TEMPLATES  # FAB resolves "templates" inside its own package
@@ -60,16 +62,6 @@ class SheetView(PerRequestFilters, ModelView):
     add_row_message = "已新增记录"
     edit_row_message = "已保存修改"
     delete_row_message = "已删除记录"
-
-    def pre_delete(self, item):
-        locked = lock_reason(self.sheet, [stored_values(self.sheet, item)])
-        if locked:
-            raise SaveRefused(locked)  # FAB flashes it; nothing is deleted
-
-    @property
-    def database_error_message(self):
-        # FAB flashes this on a failed edit; say what actually went wrong.
-        return request_cache("save").get("error") or "数据库出错，未保存。"
 
     def _list(self, **kwargs):
         """FAB's _list with the order column checked (an unknown one is an SQL error in FAB,
@@ -91,6 +83,10 @@ class SheetView(PerRequestFilters, ModelView):
         kwargs.setdefault("sheet", self.sheet)
         kwargs.setdefault("view", self)
         return super().render_template(template, **kwargs)
+
+    def history(self, pk) -> list[dict]:
+        """The record's 变更记录, newest first, as the show page lists it."""
+        return record_history(self.sheet, int(pk))
 
     def item_links(self, pk) -> list[tuple[str, str]]:
         """(label, url) of the pages of one record besides show/edit (e.g. 一项一表)."""
@@ -198,7 +194,7 @@ def register(appbuilder) -> None:
     current_app.jinja_env.globals.update(
         can_see_id_numbers=can_see_id_numbers, qd_has=has_permission,
         qd_can_export=can_export, qd_lists=lists_summary, PERM_IMPORT=PERM_IMPORT,
-        PERM_EXPORT=PERM_EXPORT)
+        PERM_EXPORT=PERM_EXPORT, PERM_RESTORE=PERM_RESTORE)
     index = getattr(appbuilder, "_indexview", None)
     if index is not None and not isinstance(index, IndexView):
         # FAB_INDEX_VIEW (config) makes IndexView the index; until then, FAB's shows ours.
