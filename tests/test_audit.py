@@ -9,7 +9,7 @@ import re
 
 import openpyxl
 from conftest import api_token, login, xlsx
-from test_web import add, fetch, make_agency, make_expert, make_qualification, text_of
+from factories import add, fetch, make_agency, make_expert, make_qualification, text_of
 
 from app import db
 from app.lists.agencies import Agency, Qualification, Review

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from conftest import api_token, login, xlsx
-from test_web import EXPERT_FORM, add, count, fetch, make_agency, make_expert, make_power, text_of
+from factories import EXPERT_FORM, add, count, fetch, make_agency, make_expert, make_power, text_of
 
 from app import create_app, db
 from app.audit import Actor
@@ -153,7 +153,7 @@ def test_commands_return_record_version_and_warnings(app):
 
 def test_a_record_other_records_name_is_not_deleted(app, client):
     agency = make_agency(1)
-    from test_web import make_qualification
+    from factories import make_qualification
     pk = add(app, agency, make_qualification(agency, 1))[0]
     clerk = login(app.test_client(), "clerk")
     clerk.get("/agencies/list/")  # where the refusal is shown
@@ -166,7 +166,7 @@ def test_a_record_other_records_name_is_not_deleted(app, client):
 
 def test_deleting_a_power_does_not_silently_take_its_duties(app):
     power = make_power()
-    from test_web import make_duty
+    from factories import make_duty
     pk = add(app, power, make_duty(power, "受理"))[0]
     clerk = login(app.test_client(), "clerk")
     clerk.get("/powers/list/")

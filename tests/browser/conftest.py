@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import PASSWORD, USERS
 
 CHROMIUM = os.environ.get("QINGDAN_CHROMIUM", "/usr/bin/chromium")
