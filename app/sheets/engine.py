@@ -463,6 +463,18 @@ def _check_locked(sheet: Sheet, plan: Plan, session: Session) -> None:
     batch) are errors: the record as stored and as it would become are both asked, in bulk."""
     if sheet.locked is None:
         return
+    asked = _written_records(plan)
+    reasons = sheet.lock_reasons(session, [record for _r, record in asked])
+    for (r, _record), reason in zip(asked, reasons):
+        if reason is None or r.action == "error":
+            continue
+        r.issues.append(Issue(r.sheet, r.row, "", r.label, reason))
+        r.action, r.changes = "error", {}
+
+
+def _written_records(plan: Plan) -> list[tuple[RowPlan, dict]]:
+    """What the plan would write, as `Sheet.locked` is asked: a new record, a changed one as
+    stored and as it would become, a deleted one."""
     asked: list[tuple[RowPlan, dict]] = []
     for r in plan.rows:
         if r.action == "create":
@@ -470,12 +482,7 @@ def _check_locked(sheet: Sheet, plan: Plan, session: Session) -> None:
         elif r.action == "update":
             asked += [(r, r.stored), (r, {**r.stored, **r.record})]
     asked += [(r, r.record) for r in plan.deletions if r.action == "delete"]
-    reasons = sheet.lock_reasons(session, [record for _r, record in asked])
-    for (r, _record), reason in zip(asked, reasons):
-        if reason is None or r.action == "error":
-            continue
-        r.issues.append(Issue(r.sheet, r.row, "", r.label, reason))
-        r.action, r.changes = "error", {}
+    return asked
 
 
 def _check_unique(sheet: Sheet, plan: Plan, session: Session) -> None:
@@ -581,6 +588,12 @@ def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
     table = model.__table__
     stamp = now()
     try:
+        # Locks first, in this transaction (Sheet.locked locks what it answers for: a review
+        # batch being approved meanwhile is waited for, then refuses), then the versions.
+        locked = next(filter(None, sheet.lock_reasons(
+            session, [record for _r, record in _written_records(plan)])), None)
+        if locked:
+            raise ImportRefused(f"未导入任何记录：{locked}")
         updates = [r for r in plan.rows if r.action == "update"]
         deletes = [r for r in plan.deletions if r.action == "delete"]
         touched = {r.existing_id: r.existing_version for r in updates + deletes}
