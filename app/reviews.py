@@ -8,9 +8,11 @@ A batch row (qd_review_batch) is created on demand: a (year, period, category) t
 name but that has no row is a 草稿 of revision 1. Reviews of an approved or published batch
 are read-only everywhere (Sheet.locked of the reviews list: forms, API, import, undo).
 
-Each action owns its transaction and raises BatchRefused (Chinese) for a transition the
-batch's status does not allow; the views only call them. Each transition is on the audit
-trail (source 流程操作: status old → new, the reason of a withdrawal).
+Each action owns its transaction, locks its batch first (lock_batches: the lock every write
+to its reviews takes too, so that a save and an approval sent at the same moment are one
+after the other) and raises BatchRefused (Chinese) for a transition the batch's status does
+not allow; the views only call them. Each transition is on the audit trail (source 流程操作:
+status old → new, the reason of a withdrawal).
 """
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from . import audit
@@ -30,6 +31,7 @@ from .lists.agencies import (
     REVIEW_GRADES,
     Review,
     ReviewBatch,
+    lock_batches,
 )
 from .models import now
 from .sheets.snapshots import snapshot
@@ -121,49 +123,43 @@ def _user_name(session: Session, user_id: int | None) -> str:
 
 
 def _batch_for_update(session: Session, key: tuple) -> ReviewBatch:
-    """The batch row, locked; created (草稿, revision 1) when the reviews name a batch that
-    has none yet. A batch no review names is not one."""
-    year, period, category = key
-    stmt = sa.select(ReviewBatch).where(ReviewBatch.year == year, ReviewBatch.period == period,
-                                        ReviewBatch.category == category).with_for_update()
-    batch = session.scalar(stmt)
+    """The batch row, locked until the action commits (lock_batches: the same lock every
+    write to its reviews takes first); created (草稿, revision 1) when the reviews name a
+    batch that has none yet. A batch no review names is not one."""
+    batch = lock_batches(session, [key])[key]
     if batch is not None:
         return batch
+    year, period, category = key
     exists = session.scalar(sa.select(Review.id).where(
         Review.year == year, Review.period == period, Review.category == category).limit(1))
     if exists is None:
         raise BatchRefused(f"{batch_name(key)}没有任何盲审结果，不是一个批次：请先录入或导入盲审结果")
+    # The key is held by lock_batches: no one else can be creating this row meanwhile.
     batch = ReviewBatch(year=year, period=period, category=category, status=BATCH_DRAFT,
                         revision=1, history=[])
     session.add(batch)
-    session.flush()  # someone creating it at the same moment: IntegrityError, see _act
+    session.flush()
     return batch
 
 
 def _act(session: Session, key: tuple, change, what: str, user_id: int | None,
          reason: str | None = None) -> ReviewBatch:
     """Run one transition in its own transaction, recorded on the audit trail: committed, or
-    rolled back and re-raised. Two people creating the same batch row at once: the second
-    tries again, on theirs."""
-    for attempt in (1, 2):
-        try:
-            batch = _batch_for_update(session, key)
-            before = snapshot(batch)
-            change(batch)
-            session.flush()
-            actor = audit.Actor(user_id=user_id, source=audit.WORKFLOW, reason=reason)
-            audit.write_changes(session, [audit.change_row(
-                TRAIL, batch.id, "update", before, snapshot(batch), actor,
-                record_key=batch_name(key), version_after=batch.version, summary=what)])
-            session.commit()
-            return batch
-        except IntegrityError:
-            session.rollback()
-            if attempt == 2:
-                raise
-        except Exception:
-            session.rollback()
-            raise
+    rolled back and re-raised."""
+    try:
+        batch = _batch_for_update(session, key)
+        before = snapshot(batch)
+        change(batch)
+        session.flush()
+        actor = audit.Actor(user_id=user_id, source=audit.WORKFLOW, reason=reason)
+        audit.write_changes(session, [audit.change_row(
+            TRAIL, batch.id, "update", before, snapshot(batch), actor,
+            record_key=batch_name(key), version_after=batch.version, summary=what)])
+        session.commit()
+        return batch
+    except Exception:
+        session.rollback()
+        raise
 
 
 def _require(batch: ReviewBatch, status: str, action: str) -> None:

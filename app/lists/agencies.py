@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import relationship
 
-from app.models import Record, ValidityWindow
+from app.models import Record, ValidityWindow, now
 from app.settings import setting
 from app.sheets.declare import Col, Problem, Sheet, error, sheets, warning
 from app.sheets.rules import dates_in_order
@@ -233,16 +233,77 @@ class ReviewBatch(Record):
                 f"category={self.category!r}, status={self.status!r})")
 
 
-def batch_statuses(session, keys: Iterable[tuple]) -> dict[tuple, ReviewBatch]:
-    """The batch rows of those of the given (year, period, category) keys that have one."""
-    wanted = {tuple(k) for k in keys if None not in tuple(k)}
-    if not wanted:
-        return {}
-    rows = session.scalars(sa.select(ReviewBatch).where(
-        ReviewBatch.year.in_({k[0] for k in wanted}),
-        ReviewBatch.period.in_({k[1] for k in wanted}),
-        ReviewBatch.category.in_({k[2] for k in wanted})))
-    return {b.key: b for b in rows if b.key in wanted}
+# A batch row that only holds a batch's key, inside one transaction: see lock_batches.
+PLACEHOLDER_REVISION = 0
+
+
+def lock_batches(session, keys: Iterable[tuple]) -> dict[tuple, ReviewBatch | None]:
+    """The batch rows of these (year, period, category) keys as they are now, each locked
+    until the transaction ends (None: no row yet, a draft of revision 1).
+
+    Every write to a review and every workflow action calls this in the transaction of its
+    write, before deciding: a 科长's 审核通过 and a clerk's save sent at the same moment are
+    then one after the other, never interleaved (issue 6 §6). PostgreSQL and MariaDB lock the
+    row (SELECT … FOR UPDATE). A key without a row is held by a placeholder row, inserted and
+    deleted again in this transaction: its unique key makes whoever creates the batch
+    meanwhile wait for our commit, and nothing is left behind. SQLite has one writer at a
+    time: the placeholder's INSERT, the first write, takes the database's write lock, so
+    what is read next cannot change before our commit.
+    """
+    table = ReviewBatch.__table__
+    dialect = session.get_bind().dialect.name
+    wanted = sorted({tuple(k) for k in keys if _storable(tuple(k))},
+                    key=lambda k: tuple(map(str, k)))  # one order for all: no deadlock
+    out: dict[tuple, ReviewBatch | None] = {}
+    for key in wanted:
+        batch = _locked_batch(session, key) if dialect == "postgresql" else None
+        if batch is None:  # PostgreSQL: no row (the usual case needs no placeholder)
+            session.execute(_placeholder(dialect, key))
+            batch = _locked_batch(session, key)
+        if batch is not None and batch.revision == PLACEHOLDER_REVISION:  # ours, not committed
+            session.execute(sa.delete(table).where(table.c.id == batch.id))
+            session.expunge(batch)
+            batch = None
+        out[key] = batch
+    return out
+
+
+def _storable(key: tuple) -> bool:
+    """Whether a batch row could have this key. One that could not (a missing part, a period
+    beyond the integer column) names no batch, and the review's own write will be refused."""
+    year, period, category = key
+    return (all(isinstance(n, int) and not isinstance(n, bool) and -2**31 <= n < 2**31
+                for n in (year, period))
+            and isinstance(category, str) and 0 < len(category) <= 20)
+
+
+def _locked_batch(session, key: tuple) -> ReviewBatch | None:
+    year, period, category = key
+    return session.scalar(
+        sa.select(ReviewBatch).where(ReviewBatch.year == year, ReviewBatch.period == period,
+                                     ReviewBatch.category == category)
+        .with_for_update().execution_options(populate_existing=True))
+
+
+def _placeholder(dialect: str, key: tuple):
+    """INSERT a placeholder for the key unless its row exists. MariaDB: ON DUPLICATE KEY
+    UPDATE, which locks an existing row exclusively (INSERT IGNORE would take a shared lock,
+    and two writers upgrading theirs deadlock); no SELECT … FOR UPDATE before it, whose gap
+    lock on a missing key deadlocks two writers inserting into the same gap."""
+    year, period, category = key
+    stamp = now()
+    values = dict(year=year, period=period, category=category, status=BATCH_DRAFT,
+                  revision=PLACEHOLDER_REVISION, version=1, created_on=stamp, changed_on=stamp)
+    table = ReviewBatch.__table__
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert
+        return insert(table).values(values).on_duplicate_key_update(year=table.c.year)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(values).on_conflict_do_nothing(
+        index_elements=["year", "period", "category"])
 
 
 def batch_lock_reason(batch: ReviewBatch | None) -> str | None:
@@ -259,10 +320,11 @@ def batch_lock_reason(batch: ReviewBatch | None) -> str | None:
 
 
 def review_locks(session, records: list[dict]) -> list[str | None]:
-    """Sheet.locked of 报告盲审结果: a review of an approved or published batch is read-only
-    (one query for all the records)."""
+    """Sheet.locked of 报告盲审结果: a review of an approved or published batch is read-only.
+    Asked in the transaction of the write, it locks the batches it answers for (until the
+    write commits): an approval cannot slip in between this check and the write."""
     keys = [(r.get("year"), r.get("period"), r.get("category")) for r in records]
-    batches = batch_statuses(session, keys)
+    batches = lock_batches(session, keys)
     return [batch_lock_reason(batches.get(k)) for k in keys]
 
 

@@ -1,6 +1,6 @@
 """Writing an import plan, in one transaction, as set-at-a-time statements:
 
-    lock and compare versions → the batch → insert the new → update the changed
+    locks (Sheet.locked) → lock and compare versions → the batch → insert the new → update the changed
     → delete the removed → the trail (in bulk, the same columns as every other path)
 
 `apply_plan` raises StalePlan (nothing written) when the records changed since the plan.
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import IMPORT, Actor, change_row, write_changes
 from ..models import STAMP_FIELDS, ImportBatch, ImportFile, now, stamps
+from .checking import lock_reasons, written_records
 from .declare import Sheet
 from .rows import RowPlan, fk_column, in_chunks, json_value, key_attr, where_in
 from .snapshots import snapshot
@@ -40,6 +41,12 @@ def apply_plan(plan, *, session: Session, user_id: int | None = None,
     deletes = [r for r in plan.deletions if r.action == "delete"]
     stamp = now()
     try:
+        # Locks first, in this transaction (Sheet.locked locks what it answers for: a review
+        # batch being approved meanwhile is waited for, then refuses), then the versions.
+        locked = next(filter(None, lock_reasons(
+            sheet, written_records(creates + updates + deletes), session)), None)
+        if locked:
+            raise ImportRefused(f"未导入任何记录：{locked}")
         _lock_and_compare(sheet, updates + deletes, session)
         batch = _new_batch(plan, session, user_id=user_id, source=source, data=data,
                            stamp=stamp, updated=len(updates), deleted=len(deletes))

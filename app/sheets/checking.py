@@ -183,11 +183,9 @@ def check_unique(sheet: Sheet, rows: list[RowPlan], session: Session, fields,
                      value=r.raw.get(col.field, ""))
 
 
-def check_locked(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
-    """Rows that would create, change or delete a locked record (a review of a published
-    batch) are errors: the record as stored and as it would become are both asked, in bulk."""
-    if sheet.locked is None:
-        return
+def written_records(rows: list[RowPlan]) -> list[tuple[RowPlan, dict]]:
+    """What these rows would write, as `Sheet.locked` is asked: a new record, a changed one
+    as stored and as it would become, a deleted one."""
     asked: list[tuple[RowPlan, dict]] = []
     for r in rows:
         if r.action == "create":
@@ -196,9 +194,21 @@ def check_locked(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
             asked += [(r, r.stored), (r, {**r.stored, **r.record})]
         elif r.action == "delete":
             asked.append((r, r.record))
+    return asked
+
+
+def lock_reasons(sheet: Sheet, asked: list[tuple[RowPlan, dict]], session: Session) -> list:
+    if sheet.locked is None:
+        return [None] * len(asked)
     with session.no_autoflush:
-        reasons = sheet.lock_reasons(session, [record for _r, record in asked])
-    for (r, _record), reason in zip(asked, reasons):
+        return sheet.lock_reasons(session, [record for _r, record in asked])
+
+
+def check_locked(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
+    """Rows that would create, change or delete a locked record (a review of a published
+    batch) are errors: the record as stored and as it would become are both asked, in bulk."""
+    asked = written_records(rows)
+    for (r, _record), reason in zip(asked, lock_reasons(sheet, asked, session)):
         if reason is not None and r.action != "error":
             r.refuse(reason, value=r.label)
 

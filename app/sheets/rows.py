@@ -162,3 +162,34 @@ def where_in(attrs: list, keys: list[tuple]):
     if len(attrs) == 1:
         return attrs[0].in_([k[0] for k in keys])
     return tuple_(*attrs).in_(keys)
+
+
+def value_text(sheet, name: str, value, relations: dict | None = None) -> str:
+    """A value of a field (or a parent record, for a relation) as a person reads it.
+    `relations`: sheet.relations, when the caller has it (it is computed on each call)."""
+    if value is None:
+        return ""
+    relations = sheet.relations if relations is None else relations
+    if name in relations:
+        return " / ".join(str(getattr(value, c.attr) or "") for c in relations[name])
+    try:
+        return sheet.column(name).type.to_text(value)
+    except KeyError:
+        return str(value)
+
+
+def name_beside(sheet, record: dict) -> str:
+    """A record's first required text (姓名), shown beside a key that may be masked (an ID
+    number), or masked records would all look alike."""
+    field = name_field(sheet)
+    value = record.get(field) if field else None
+    return value if isinstance(value, str) else ""
+
+
+def name_field(sheet) -> str | None:
+    """The field named beside a maskable key (see name_beside), or None."""
+    relations = sheet.relations
+    if not any(sheet.column(k).sensitive for k in sheet.key if k not in relations):
+        return None
+    return next((c.field for c in sheet.stored
+                 if c.required and not c.sensitive and c.field not in sheet.key), None)

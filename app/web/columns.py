@@ -9,6 +9,7 @@ from sqlalchemy.ext.hybrid import HybridExtensionType
 
 from ..sheets import types as t
 from ..sheets.declare import Col, Sheet, column_help, sheets
+from ..sheets.rows import name_beside
 from ..sheets.values import mask_id_number
 from .security import can_see_id_numbers
 
@@ -102,24 +103,8 @@ def is_boolean(sheet: Sheet | None, name: str) -> bool:
     return any(c.field == name and isinstance(c.type, t.Boolean) for c in sheet.stored)
 
 
-def value_text(sheet: Sheet, name: str, value) -> str:
-    """A value of a field (or a parent record, for a relation) as a person reads it."""
-    if value is None:
-        return ""
-    if name in sheet.relations:
-        return " / ".join(str(getattr(value, c.attr) or "") for c in sheet.relations[name])
-    try:
-        return sheet.column(name).type.to_text(value)
-    except KeyError:
-        return str(value)
-
-
 def record_label(sheet: Sheet, label: str, record: dict, mask) -> str:
     """How a record is named on screen: its key, and when the key is an ID number that may be
     masked, also its first required text (姓名), or masked records would all look alike."""
-    if not any(sheet.column(k).sensitive for k in sheet.key if k not in sheet.relations):
-        return mask(label)
-    extra = next((record.get(c.field) for c in sheet.stored
-                  if c.required and not c.sensitive and c.field not in sheet.key
-                  and isinstance(record.get(c.field), str)), None)
+    extra = name_beside(sheet, record)
     return mask(label) + (f"（{extra}）" if extra else "")

@@ -32,7 +32,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import db
 from ..audit import IMPORT, record_export
-from ..drafts import ImportDraft, purge_old_drafts
+from ..drafts import (
+    ImportDraft,
+    discard_oldest_drafts,
+    keep_plan,
+    kept_rows,
+    kept_summary,
+    purge_old_drafts,
+)
 from ..models import Change, ImportBatch, ImportFile, now
 from ..sheets.declare import sheets
 from ..sheets.engine import (
@@ -50,7 +57,6 @@ from ..sheets.reader import Limits
 from ..sheets.single_table import write_single_tables
 from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export, write_template
-from .columns import record_label, value_text
 from .errors import message_page
 from .history import change_rows
 from .screens import filtered_query, view_for
@@ -63,6 +69,8 @@ ACTIONS = {"create": "新增", "update": "更新", "unchanged": "无变化", "er
 SOURCES = {"web": "网页", "cli": "命令行", "seed": "演示数据"}
 CATEGORY = "导入导出"
 STALE_PREVIEW = "记录在预览后已变化，请重新预览：下面是按当前数据重新生成的预览，核对后再确认导入。"
+DISCARDED = ("未确认的导入预览每人最多保留 {n} 个：较早的{names}已作废（未导入任何记录），"
+             "如仍需导入，请重新上传该文件。")
 # MariaDB/MySQL refuse a statement over max_allowed_packet (16 MB by default), and the file is
 # stored whole (draft, then batch): the clerk is told what to do instead of getting a 500.
 NOT_STORED = ("文件未能保存到数据库，未导入任何记录：文件可能超过了数据库单次可接收的大小。"
@@ -155,48 +163,51 @@ class ShownRow:
     label: str
     changes: list[tuple[str, str, str]]   # (field label, old, new)
     values: list[tuple[str, str]]         # (field label, value as it will be stored)
-    issues: list                          # engine Issues, masked
+    issues: list                          # ShownIssues, masked
 
 
-_label = record_label
-_value_text = value_text
+def _named(label: str, extra: str, mask) -> str:
+    """A record as named on screen (see columns.record_label), from what a kept plan says."""
+    return mask(label) + (f"（{extra}）" if extra else "")
 
 
-def _shown(plan, r, mask) -> ShownRow:
-    sheet = plan.sheet
-    changes = [(sheet.label(name), mask(_value_text(sheet, name, old)),
-                mask(_value_text(sheet, name, new))) for name, (old, new) in r.changes.items()]
-    values = []
-    if r.action != "error":
-        for c in sheet.columns:
-            if c.field in plan.present_fields or r.action == "delete":
-                text = _value_text(sheet, c.field, r.record.get(c.field))
-                if text:
-                    values.append((c.header, mask(text)))
-    issues = [_masked(i, mask) for i in r.issues]
-    return ShownRow(r.sheet, r.row, r.action, _label(sheet, r.label, r.record, mask), changes,
-                    values, issues)
+def _shown(r, mask) -> ShownRow:
+    return ShownRow(r.sheet, r.row, r.action, _named(r.label, r.extra, mask),
+                    [(label, mask(old), mask(new)) for label, old, new in r.changes],
+                    [(header, mask(value)) for header, value in r.values],
+                    [_masked(i, mask) for i in r.issues])
 
 
 def _masked(issue, mask):
     return replace(issue, value=mask(issue.value), message=mask(issue.message))
 
 
-def _preview_context(draft: ImportDraft, plan, show: str, page: int) -> dict:
-    mask = _masker(plan.sheet)
-    every = plan.rows + plan.deletions  # a deletion a child blocks is an error row too
-    counts = {a: sum(1 for r in every if r.action == a) for a in ACTIONS}
+def _preview_limit() -> int:
+    return current_app.config.get("QINGDAN_PREVIEW_MAX_CHARS", 200)
+
+
+def _keep(draft: ImportDraft, plan):
+    """Keep the plan with the draft: the preview pages from it (the caller commits)."""
+    return keep_plan(db.session, draft, plan, limit=_preview_limit())
+
+
+def _preview_context(draft: ImportDraft, summary, show: str, page: int) -> dict:
+    """One page of the kept preview: the summary and the page's rows, from the database."""
+    sheet = sheets[draft.slug]
+    mask = _masker(sheet)
+    counts = summary.counts
     show = show if show in ACTIONS else ""
-    rows = [r for r in every if r.action == show] if show else every
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    total = counts.get(show, 0) if show else sum(counts.values())
+    pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    window = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    window = kept_rows(db.session, draft, action=show, offset=(page - 1) * PAGE_SIZE,
+                       limit=PAGE_SIZE)
     return dict(
-        draft=draft, plan=plan, sheet=plan.sheet, counts=counts,
-        warning_count=len(plan.warnings), error_count=len(plan.errors),
-        file_issues=[_masked(i, mask) for i in plan.file_issues],
-        rows=[_shown(plan, r, mask) for r in window], show=show, page=page, pages=pages,
-        total=len(rows), actions=ACTIONS, size=_size(plan.file_size),
+        draft=draft, plan=summary, sheet=sheet, counts=counts,
+        warning_count=summary.warning_count, error_count=summary.error_count,
+        file_issues=[_masked(i, mask) for i in summary.file_issues],
+        rows=[_shown(r, mask) for r in window], show=show, page=page, pages=pages,
+        total=total, actions=ACTIONS, size=_size(summary.file_size),
     )
 
 
@@ -275,15 +286,23 @@ class ListsView(BaseView):
             db.session.rollback()
             return self._upload_form(sheet, options, str(exc))
         purge_old_drafts(db.session)
+        # A clerk who uploads again usually replaces an attempt: the oldest previews go.
+        keep = max(current_app.config.get("QINGDAN_MAX_OPEN_DRAFTS", 5), 1)
+        discarded = discard_oldest_drafts(db.session, current_user.id, keep - 1)
         draft = ImportDraft(slug=sheet.slug, user_id=current_user.id, file_name=file_name,
-                            content=data, options=options, fingerprint=plan.fingerprint())
+                            content=data, options=options)
         db.session.add(draft)
         try:
+            db.session.flush()
+            _keep(draft, plan)  # the preview pages from it
             db.session.commit()
         except DBAPIError:
             db.session.rollback()
             current_app.logger.exception("import draft of %s bytes not stored", len(data))
             return self._upload_form(sheet, options, NOT_STORED)
+        if discarded:
+            flash(DISCARDED.format(n=keep, names="、".join(f"「{n}」" for n in discarded)),
+                  "info")
         return redirect(url_for(".preview", draft_id=draft.id))
 
     def _upload_form(self, sheet, options=None, error=None):
@@ -299,18 +318,14 @@ class ListsView(BaseView):
     @has_access
     @permission_name("import")
     def preview(self, draft_id):
+        """A page of the plan kept with the draft: the file is not read again (confirming
+        plans it afresh and says so when the records changed meanwhile)."""
         draft = _own_draft_or_404(draft_id)
-        plan = _plan_for(draft)
-        changed = plan.fingerprint() != draft.fingerprint
-        if changed:
-            # The clerk now sees the records as they are; confirming compares with this.
-            draft.fingerprint = plan.fingerprint()
+        summary = kept_summary(draft)
+        if summary is None:  # a draft kept without its plan: plan it once, and keep it
+            summary = _keep(draft, _plan_for(draft))
             db.session.commit()
-            flash(STALE_PREVIEW, "warning")
-        return self._preview(draft, plan)
-
-    def _preview(self, draft, plan):
-        context = _preview_context(draft, plan, request.args.get("show", ""),
+        context = _preview_context(draft, summary, request.args.get("show", ""),
                                    request.args.get("page", 1, type=int))
         return self.render_template("imports/preview.html", **context,
                                     list_url=_list_url(draft.slug))
@@ -323,7 +338,7 @@ class ListsView(BaseView):
         plan = _plan_for(draft)
         back = redirect(url_for(".preview", draft_id=draft.id))
         if plan.fingerprint() != draft.fingerprint:
-            draft.fingerprint = plan.fingerprint()
+            _keep(draft, plan)  # the clerk now sees the records as they are
             db.session.commit()
             flash(STALE_PREVIEW, "danger")
             return back
