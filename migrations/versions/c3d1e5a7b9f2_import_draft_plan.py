@@ -1,7 +1,7 @@
 """import drafts keep their plan: a summary on the draft, one preview row per file row
 
 Revision ID: c3d1e5a7b9f2
-Revises: 8a7492ba2568
+Revises: c3d91e0a7b52
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c3d1e5a7b9f2'
-down_revision = '8a7492ba2568'
+down_revision = 'c3d91e0a7b52'
 branch_labels = None
 depends_on = None
 
