@@ -12,10 +12,10 @@ from sqlalchemy.orm import joinedload
 from ..audit import ACTIONS, SOURCES, SUBJECTS, history_start
 from ..models import Change
 from ..sheets.declare import Sheet, sheets
-from ..sheets.rows import fk_column
+from ..sheets.rows import fk_column, value_text
 from ..sheets.snapshots import label_from_snapshot, restore_value
 from ..sheets.values import mask_id_number
-from .columns import record_label, value_text
+from .columns import record_label
 from .security import PERM_RESTORE, can_see_id_numbers, has_permission
 
 SKIPPED = ("id", "version")
