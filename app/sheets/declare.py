@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .types import ValueType, is_sensitive
 
@@ -82,6 +83,35 @@ class Ref:
     within: dict[str, str] = field(default_factory=dict)
 
 
+# -- publishing and named filters --------------------------------------------------------
+@dataclass(frozen=True)
+class Public:
+    """What of a list the public may see (/public/, open data): an explicit allow-list.
+
+    `fields` are columns' fields, a public parent's attribute ("power.name") or a derived
+    value of the model (双资质); nothing else of the list ever reaches a public page or
+    download. `where()` is the SQL condition of the records that are public (None: all).
+    `listed=False`: the records are public only as a published batch stored them
+    (报告盲审结果, app/publications.py), never read live.
+    """
+    fields: tuple[str, ...]
+    where: Callable[[], Any] | None = None
+    listed: bool = True
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named filter of a list's screen (`?preset=<name>`), e.g. the certificates that expire
+    within the warning window: `where()` is its SQL condition, evaluated per request (today,
+    settings); `label` may be a function too (it names the window from the settings)."""
+    label: str | Callable[[], str]
+    where: Callable[[], Any]
+
+    @property
+    def title(self) -> str:
+        return self.label() if callable(self.label) else self.label
+
+
 @dataclass
 class Sheet:
     slug: str
@@ -104,6 +134,10 @@ class Sheet:
     # snapshots, by column name), the reason each one is locked, or None. Answered in bulk
     # (one query for all records); used by forms, API, import and undo.
     locked: Callable[[object, list[dict]], list[str | None]] | None = None
+    # What the public may see of this list (None: nothing), and the named filters of its
+    # screen (the dashboard links to them).
+    public: Public | None = None
+    presets: dict[str, Preset] = field(default_factory=dict)
 
     def __post_init__(self):
         self.columns = tuple(self.columns)
@@ -114,6 +148,9 @@ class Sheet:
         for k in self.key:
             if k not in fields and k not in self.relations:
                 raise ValueError(f"{self.slug}: key field {k!r} has no column")
+        for f in self.public.fields if self.public else ():
+            if f in fields and self.column(f).sensitive:
+                raise ValueError(f"{self.slug}: {f!r} holds personal data and cannot be public")
 
     def lock_reasons(self, session, records: list[dict]) -> list[str | None]:
         """`locked` for these records (all None when the list declares no lock)."""
