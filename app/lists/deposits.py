@@ -261,14 +261,15 @@ def deposits_overdue():
 
 def coverage_gap():
     """Enterprises of a high-risk sector (setting HIGH_RISK_INDUSTRIES) with neither a liability
-    policy valid today nor a deposit of the current year (two EXISTS, by indexed keys)."""
+    policy valid today nor a deposit of the current year. Written as NOT IN (subquery), each
+    evaluated once: as correlated NOT EXISTS, SQLite's planner (without statistics) walked the
+    policies by their status index once per enterprise, a minute at 20,000 enterprises."""
     today = dt.date.today()
-    insured = sa.exists().where(Policy.enterprise_id == Enterprise.id, Policy.valid_on(today))
-    deposited = sa.exists().where(
-        Deposit.enterprise_id == Enterprise.id, Deposit.year == today.year,
-        Deposit.status.in_(setting("COVERING_DEPOSIT_STATUSES")))
+    insured = sa.select(Policy.enterprise_id).where(Policy.valid_on(today))
+    deposited = sa.select(Deposit.enterprise_id).where(
+        Deposit.year == today.year, Deposit.status.in_(setting("COVERING_DEPOSIT_STATUSES")))
     return sa.and_(Enterprise.industry.in_(setting("HIGH_RISK_INDUSTRIES")),
-                   sa.not_(insured), sa.not_(deposited))
+                   Enterprise.id.not_in(insured), Enterprise.id.not_in(deposited))
 
 
 # -- sheets ------------------------------------------------------------------------------------

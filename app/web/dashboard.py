@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, current_app, url_for
+from flask import current_app, url_for
 from flask_appbuilder import BaseView, IndexView, expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_login import current_user
@@ -123,8 +123,6 @@ class MyDraftsView(BaseView):
     @has_access
     @permission_name("import")
     def list(self):
-        if not current_user.is_authenticated:
-            abort(403)
         # The columns only: a draft holds its whole file.
         drafts = db.session.execute(
             sa.select(ImportDraft.id, ImportDraft.slug, ImportDraft.file_name,

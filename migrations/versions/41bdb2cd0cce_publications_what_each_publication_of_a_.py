@@ -66,8 +66,14 @@ def _store_current_publications():
     batch = sa.Table("qd_review_batch", meta, autoload_with=conn)
     review = sa.Table("qd_review", meta, autoload_with=conn)
     agency = sa.Table("qd_agency", meta, autoload_with=conn)
-    publication = sa.Table("qd_publication", meta, autoload_with=conn)
-    published = sa.Table("qd_published_review", meta, autoload_with=conn)
+    # Declared, not reflected: MariaDB reflects JSON as LONGTEXT, which takes no dict.
+    publication = sa.table("qd_publication", sa.column("id", sa.Integer),
+                           sa.column("batch_id", sa.Integer), sa.column("revision", sa.Integer),
+                           sa.column("published_on", sa.DateTime),
+                           sa.column("reports", sa.Integer))
+    published = sa.table("qd_published_review", sa.column("publication_id", sa.Integer),
+                         sa.column("seq", sa.Integer), sa.column("agency_id", sa.Integer),
+                         sa.column("data", sa.JSON))
     for b in conn.execute(sa.select(batch).where(batch.c.status == "已发布")).mappings().all():
         rows = conn.execute(
             sa.select(review, agency.c.name.label("agency.name"),
@@ -76,9 +82,11 @@ def _store_current_publications():
             .where(review.c.year == b["year"], review.c.period == b["period"],
                    review.c.category == b["category"])
             .order_by(review.c.blind_no, review.c.id)).mappings().all()
-        pub_id = conn.execute(publication.insert().values(
+        conn.execute(publication.insert().values(
             batch_id=b["id"], revision=b["revision"] or 1, reports=len(rows),
-            published_on=b["published_on"] or b["changed_on"])).inserted_primary_key[0]
+            published_on=b["published_on"] or b["changed_on"]))
+        pub_id = conn.scalar(sa.select(publication.c.id).where(
+            publication.c.batch_id == b["id"], publication.c.revision == (b["revision"] or 1)))
         if rows:
             conn.execute(published.insert(), [
                 {"publication_id": pub_id, "seq": i, "agency_id": r["agency_id"],
