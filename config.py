@@ -44,6 +44,7 @@ FAB_UPDATE_PERMS = os.environ.get("FAB_UPDATE_PERMS", "0") == "1"
 FAB_CREATE_DB = False
 FAB_API_SWAGGER_UI = True
 FAB_API_MAX_PAGE_SIZE = 500
+FAB_INDEX_VIEW = "app.web.dashboard.DashboardView"  # 首页: what needs attention
 
 WTF_CSRF_ENABLED = True
 WTF_CSRF_TIME_LIMIT = None

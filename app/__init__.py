@@ -42,7 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     import flask_appbuilder.security.sqla.models  # noqa: F401  (User, for the stamps)
 
-    from . import drafts, lists  # noqa: F401  (declare every list and its models)
+    from . import drafts, lists, publications  # noqa: F401  (declare every list and its models)
     from .web.security import QingdanSecurityManager
 
     db.init_app(app)

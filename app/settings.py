@@ -40,6 +40,21 @@ DEFAULTS: dict[str, object] = {
     ],
     # 2.4 common abbreviations of professional titles.
     "TITLE_ABBREVIATIONS": {"高工": "高级工程师", "教高": "教授级高级工程师"},
+    # 首页 (dashboard): how many days ahead it warns of an end date.
+    "CERTIFICATE_EXPIRY_WARNING_DAYS": 90,
+    "POLICY_EXPIRY_WARNING_DAYS": 30,
+    "EXPERT_TERM_WARNING_DAYS": 90,
+    # A deposit of 核定年度 Y is due by this month-day of year Y (待存储/未足额 after it: overdue).
+    "DEPOSIT_DUE_DATE": "03-31",
+    # High-risk sectors (行业类别 values) that must hold a valid liability policy or a deposit
+    # of the current year; and the deposit statuses that count as holding one.
+    "HIGH_RISK_INDUSTRIES": ["非煤矿山", "烟花爆竹", "危化品生产", "危化品经营", "危化品储存",
+                             "危化品使用", "危化品废弃物处置"],
+    "COVERING_DEPOSIT_STATUSES": ["已足额", "未足额", "已使用待补存"],
+    # The heading of the public pages (/public/).
+    "PUBLIC_SITE_TITLE": "安全生产监督管理局 · 信息公开",
+    # Imports with error rows in the last this many days are shown on the dashboard.
+    "RECENT_IMPORT_DAYS": 30,
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import relationship
 
 from app.models import Record, ValidityWindow, now
 from app.settings import setting
-from app.sheets.declare import Col, Problem, Sheet, error, sheets, warning
+from app.sheets.declare import Col, Preset, Problem, Public, Sheet, error, sheets, warning
 from app.sheets.rules import dates_in_order
 from app.sheets.types import CreditCode, Date, Enum, Integer, LongText, Multi, Phone, Score, Text
 
@@ -367,6 +367,28 @@ def grade_agrees_with_score(r: dict) -> Iterator[Problem]:
                                "请核对；留空则按得分自动评定")
 
 
+# -- named filters (the dashboard links to them) ------------------------------------------------
+def _certificate_window() -> int:
+    return int(setting("CERTIFICATE_EXPIRY_WARNING_DAYS"))
+
+
+def certificates_expiring():
+    """有效 certificates whose 有效期至 falls within the warning window from today."""
+    today = dt.date.today()
+    return sa.and_(Qualification.status == VALID, Qualification.expires_on >= today,
+                   Qualification.expires_on <= today + dt.timedelta(days=_certificate_window()))
+
+
+def certificates_expired_but_valid():
+    """Past 有效期至 while 证书状态 still says 有效 (有效状态 shows 已过期 on the same row)."""
+    return sa.and_(Qualification.status == VALID, Qualification.expires_on < dt.date.today())
+
+
+def rectification_overdue():
+    """Interviews past their 整改期限 with no 整改结果 recorded."""
+    return sa.and_(Interview.result.is_(None), Interview.deadline < dt.date.today())
+
+
 # -- sheets ------------------------------------------------------------------------------------
 def _agency_columns(aliases=("机构信用代码",)) -> list[Col]:
     return [
@@ -396,6 +418,8 @@ agencies = Sheet(
     search=("name", "credit_code", "org_type", "district", "status", "dual_qualified"),
     list_fields=("name", "credit_code", "org_type", "district", "dual_qualified", "status"),
     computed={"dual_qualified": "双资质"},
+    # The public directory: no person (法定代表人, 联系人) and no phone.
+    public=Public(("name", "credit_code", "org_type", "district", "status", "dual_qualified")),
 )
 
 qualifications = Sheet(
@@ -420,6 +444,13 @@ qualifications = Sheet(
     list_fields=("agency", "category", "grade", "cert_no", "issued_on", "expires_on", "status",
                  "validity"),
     computed=ValidityWindow.COMPUTED,
+    public=Public(("agency.name", "agency.credit_code", "category", "grade", "cert_no", "issuer",
+                   "issued_on", "expires_on", "scope", "status", "validity")),
+    presets={
+        "expiring": Preset(lambda: f"{_certificate_window()} 天内到期的有效证书",
+                           certificates_expiring),
+        "expired_but_valid": Preset("已过有效期但证书状态仍为有效", certificates_expired_but_valid),
+    },
 )
 
 reviews = Sheet(
@@ -451,6 +482,10 @@ reviews = Sheet(
             "grade"),
     list_fields=("year", "period", "category", "blind_no", "agency", "report_type", "score",
                  "grade"),
+    # Public only as published in a batch (never live, never 盲审编号).
+    public=Public(("year", "period", "category", "agency.name", "agency.credit_code",
+                   "report_no", "report_type", "project_name", "issued_on", "score", "grade",
+                   "problems", "site_check", "measure"), listed=False),
 )
 
 interviews = Sheet(
@@ -472,6 +507,11 @@ interviews = Sheet(
     search=("agency", "interviewed_on", "interviewee", "deadline", "result"),
     list_fields=("agency", "interviewed_on", "interviewee", "interviewee_role", "deadline",
                  "result"),
+    # No person (约谈人, 被约谈人) and not the requirements' wording: the fact and its result.
+    public=Public(("agency.name", "agency.credit_code", "interviewed_on", "reason", "deadline",
+                   "result")),
+    presets={"rectification_overdue": Preset("整改期限已过、尚无整改结果的约谈",
+                                             rectification_overdue)},
 )
 
 sheets.add(agencies, qualifications, reviews, interviews)

@@ -1,13 +1,14 @@
 """专家库: 安全生产专家库 (experts), with the expert committee's posts."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import sqlalchemy as sa
 
 from app.models import Record
 from app.settings import setting
-from app.sheets.declare import Col, Problem, Sheet, error, sheets
+from app.sheets.declare import Col, Preset, Problem, Sheet, error, sheets
 from app.sheets.rules import dates_in_order
 from app.sheets.types import Boolean, Date, Email, Enum, IdNumber, Integer, Multi, Phone, Text
 from app.sheets.values import id_birth_date, id_gender
@@ -23,6 +24,7 @@ TITLE_LEVELS = ("正高级", "副高级", "中级", "初级", "无")
 EXPERT_TYPES = ("普通专家", "资深专家")
 COMMITTEE_ROLES = ("主任委员", "副主任委员", "委员", "无")
 EXPERT_STATUSES = ("在聘", "暂停", "终止", "届满未续聘")
+IN_OFFICE = EXPERT_STATUSES[0]
 # 专业类别 is the configurable dictionary setting("EXPERT_SPECIALITIES").
 
 
@@ -93,6 +95,23 @@ def birth_date_matches_id(r: dict) -> Iterator[Problem]:
                                   f"出生日期是 {derived.isoformat()}：请核对身份证号码或出生日期")
 
 
+# -- named filters (the dashboard links to them) ------------------------------------------------
+def _term_window() -> int:
+    return int(setting("EXPERT_TERM_WARNING_DAYS"))
+
+
+def term_ending():
+    """在聘 experts whose 聘期届满 falls within the warning window from today."""
+    today = dt.date.today()
+    return sa.and_(Expert.status == IN_OFFICE, Expert.term_ends_on >= today,
+                   Expert.term_ends_on <= today + dt.timedelta(days=_term_window()))
+
+
+def term_ended_in_office():
+    """Still 在聘 although 聘期届满 has passed."""
+    return sa.and_(Expert.status == IN_OFFICE, Expert.term_ends_on < dt.date.today())
+
+
 # -- sheet -------------------------------------------------------------------------------------
 def _specialities():
     return setting("EXPERT_SPECIALITIES")
@@ -135,6 +154,10 @@ experts = Sheet(
             "committee_role", "status", "term_ends_on"),
     list_fields=("expert_no", "name", "employer", "title", "speciality", "expert_type",
                  "term_ends_on", "status"),
+    presets={
+        "term_ending": Preset(lambda: f"{_term_window()} 天内聘期届满的在聘专家", term_ending),
+        "term_ended": Preset("聘期已满仍为在聘的专家", term_ended_in_office),
+    },
 )
 
 sheets.add(experts)

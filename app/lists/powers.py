@@ -12,7 +12,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import relationship
 
 from app.models import Record
-from app.sheets.declare import Col, Problem, Sheet, error, sheets
+from app.sheets.declare import Col, Problem, Public, Sheet, error, sheets
 from app.sheets.rules import dates_in_order, required_when
 from app.sheets.types import Boolean, Date, Enum, Integer, LongText, Multi, Phone, Text
 
@@ -33,6 +33,7 @@ POWER_SOURCES = ("法定本级行使", "上级下放", "上级授权", "同级�
 POWER_OBJECTS = ("自然人", "企业法人", "事业法人", "社会组织法人", "非法人企业", "行政机关",
                  "其他组织")
 POWER_STATUSES = ("在用", "已取消", "已下放", "已调整", "暂停")
+IN_FORCE = POWER_STATUSES[0]
 DUTY_STAGES = ("受理", "审查", "决定", "送达", "立案", "调查取证", "审理", "告知", "执行", "催告",
                "检查", "处置", "事后监管", "其他")
 REFORM_TYPES = ("取消", "调整", "下放", "承接", "合并", "改为备案")
@@ -142,6 +143,15 @@ def sub_item_only_for_licensing(r: dict) -> Iterator[Problem]:
                                 "请清空子项名称，或更正权力类别")
 
 
+# -- what is public ----------------------------------------------------------------------------
+def power_in_force():
+    return Power.status == IN_FORCE
+
+
+def duty_of_power_in_force():
+    return Duty.power.has(Power.status == IN_FORCE)
+
+
 # -- sheets ------------------------------------------------------------------------------------
 powers = Sheet(
     slug="powers", title="行政权力清单", model=Power, key=("list_version", "code"),
@@ -187,6 +197,13 @@ powers = Sheet(
             "effective_on"),
     list_fields=("list_version", "code", "category", "name", "sub_item", "implementing_body",
                  "status"),
+    # Published as the guideline asks: every power in force, all but the internal 备注. The
+    # phones are the offices' 咨询/监督 lines the list must publish, not a person's.
+    public=Public(("list_version", "code", "category", "name", "sub_item", "implementing_body",
+                   "handling_unit", "levels", "source", "legal_time_limit",
+                   "promised_time_limit", "legal_basis", "procedure", "content", "objects",
+                   "charged", "charge_basis", "charge_standard", "consult_phone",
+                   "supervise_phone", "status", "effective_on"), where=power_in_force),
 )
 
 responsibilities = Sheet(
@@ -208,6 +225,9 @@ responsibilities = Sheet(
     order_by=("power_id", "stage_order", "seq"),
     search=("power", "stage", "responsible_unit"),
     list_fields=("power", "stage", "seq", "matter", "responsible_unit"),
+    public=Public(("power.list_version", "power.code", "power.name", "stage", "seq", "matter",
+                   "responsible_unit", "accountability_cases", "accountability_basis"),
+                  where=duty_of_power_in_force),
 )
 
 reforms = Sheet(
@@ -229,6 +249,8 @@ reforms = Sheet(
     search=("power_code", "item_name", "change_type", "decision_no", "decided_on"),
     list_fields=("power_code", "item_name", "change_type", "decision_no", "decided_on",
                  "effective_on"),
+    public=Public(("power_code", "item_name", "change_type", "decision_no", "decided_on",
+                   "effective_on", "delegated_to", "supervision_measures")),
 )
 
 sheets.add(powers, responsibilities, reforms)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import configure_mappers
@@ -132,6 +133,35 @@ class Ref:
     within: dict[str, str] = field(default_factory=dict)
 
 
+# -- publishing and named filters --------------------------------------------------------
+@dataclass(frozen=True)
+class Public:
+    """What of a list the public may see (/public/, open data): an explicit allow-list.
+
+    `fields` are columns' fields, a public parent's attribute ("power.name") or a derived
+    value of the model (双资质); nothing else of the list ever reaches a public page or
+    download. `where()` is the SQL condition of the records that are public (None: all).
+    `listed=False`: the records are public only as a published batch stored them
+    (报告盲审结果, app/publications.py), never read live.
+    """
+    fields: tuple[str, ...]
+    where: Callable[[], Any] | None = None
+    listed: bool = True
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named filter of a list's screen (`?preset=<name>`), e.g. the certificates that expire
+    within the warning window: `where()` is its SQL condition, evaluated per request (today,
+    settings); `label` may be a function too (it names the window from the settings)."""
+    label: str | Callable[[], str]
+    where: Callable[[], Any]
+
+    @property
+    def title(self) -> str:
+        return self.label() if callable(self.label) else self.label
+
+
 @dataclass
 class Sheet:
     """One list: a model and how its records look as a spreadsheet, a screen and an API.
@@ -190,6 +220,13 @@ class Sheet:
         its stored values, for a new or changed one its values after the change; an
         import's undo passes the audit trail's snapshots, by column name). Answered in bulk
         (one query for all); used by forms, API, import and undo. Default None.
+    public
+        `Public(fields, where, listed)`: what the public pages and open data may show of this
+        list (an allow-list of fields; `where`, the SQL condition of the records shown).
+        A field holding personal data is refused here. Default None: nothing is public.
+    presets
+        Named filters of the list's screen, {name: Preset(label, where)}, opened as
+        `?preset=name` (the dashboard links to them). Default {}.
     """
     slug: str
     title: str
@@ -206,6 +243,10 @@ class Sheet:
     computed: dict[str, str] = field(default_factory=dict)
     derive: Callable[[dict], dict] | None = None
     locked: Callable[[object, list[dict]], list[str | None]] | None = None
+    # What the public may see of this list (None: nothing), and the named filters of its
+    # screen (the dashboard links to them).
+    public: Public | None = None
+    presets: dict[str, Preset] = field(default_factory=dict)
 
     def __post_init__(self):
         self.columns = tuple(self.columns)
@@ -220,6 +261,9 @@ class Sheet:
             if not hasattr(self.model, name):
                 raise ValueError(f"{self.slug}: computed value {name!r} is not an attribute "
                                  f"of {self.model.__name__}")
+        for f in self.public.fields if self.public else ():
+            if f in fields and self.column(f).sensitive:
+                raise ValueError(f"{self.slug}: {f!r} holds personal data and cannot be public")
 
     def _bind_rules(self) -> None:
         """Rules made by a factory (app/sheets/rules.py) are bound to this Sheet's labels, and

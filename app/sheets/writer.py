@@ -195,6 +195,13 @@ def _data_cell(ws, value, number_format: str):
     return cell
 
 
+def data_cell(ws, value, number_format: str = "General"):
+    """A write-only cell holding `value` safely: text stays text (formula-like text marked
+    so, never a formula), characters XML cannot hold dropped. For other workbooks (open
+    data) that write values of their own."""
+    return _data_cell(ws, value, number_format)
+
+
 def write_export(sheet: Sheet, records, out, *, transform=None) -> int:
     """Every record (an iterable of model instances, consumed once, may be a generator over a
     huge query) in template form; returns the count. transform(col, value) -> value lets the

@@ -2,7 +2,7 @@
 datamodel.py) and API (api.py), both calling the record commands (commands.py), the
 Flask-AppBuilder fixes (fab_fixes.py), roles (security.py), the import/export screens
 (imports.py), the review batches (review_batches.py), the audit trail's screens (history.py,
-audit_log.py)."""
+audit_log.py), the dashboard (dashboard.py) and the public pages without login (public/)."""
 from __future__ import annotations
 
 import importlib.util
@@ -12,11 +12,15 @@ def register_views(appbuilder) -> None:
     """Called by create_app() inside the app context, after FAB's own views."""
     from flask import current_app
 
+    from .dashboard import register as register_dashboard
     from .errors import register_error_pages
+    from .public import register as register_public
     from .review_batches import register as register_review_batches
     from .screens import register
     register(appbuilder)
     register_review_batches(appbuilder)
+    register_dashboard(appbuilder)
+    register_public(current_app)
     register_error_pages(current_app)
     # The import screens are built alongside; until their module exists the app still starts.
     if importlib.util.find_spec("app.web.imports") is not None:

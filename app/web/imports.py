@@ -6,6 +6,7 @@ clerk's file can get wrong is said by the engine in Chinese; the views pass it o
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import tempfile
@@ -26,7 +27,7 @@ from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -41,7 +42,8 @@ from ..drafts import (
     purge_old_drafts,
 )
 from ..models import Change, ImportBatch, ImportFile, now
-from ..sheets.declare import sheets
+from ..settings import setting
+from ..sheets.declare import Preset, sheets
 from ..sheets.engine import (
     ImportRefused,
     StalePlan,
@@ -59,6 +61,7 @@ from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export, write_template
 from .errors import message_page
 from .history import change_rows
+from .presets import PresetFilters
 from .screens import filtered_query, view_for
 from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
 
@@ -421,9 +424,18 @@ def _options_text(options: dict | None) -> str:
     ])
 
 
-class ImportBatchView(ModelView):
+def recent_with_errors():
+    """Imports of the last RECENT_IMPORT_DAYS days that skipped rows with errors (not undone)."""
+    since = now() - dt.timedelta(days=int(setting("RECENT_IMPORT_DAYS")))
+    return and_(ImportBatch.errors > 0, not_(ImportBatch.undone), ImportBatch.created_on >= since)
+
+
+class ImportBatchView(PresetFilters, ModelView):
     """导入记录: every import, with its file, its changes and an undo. Read-only."""
     datamodel = SQLAInterface(ImportBatch)
+    list_template = "qingdan/list.html"
+    presets = {"recent_errors": Preset(
+        lambda: f"近 {setting('RECENT_IMPORT_DAYS')} 天内有错误行的导入", recent_with_errors)}
     route_base = "/imports"
     base_permissions = ["can_list", "can_show"]
     list_title = show_title = "导入记录"

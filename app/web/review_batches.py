@@ -14,6 +14,7 @@ from flask_login import current_user
 from .. import db
 from ..lists.agencies import BATCH_PUBLISHED, REVIEW_GRADES, batch_lock_reason
 from ..reviews import ACTIONS, ACTIONS_BY_STATUS, BatchRefused, batch_rows, withdraw
+from .queues import queue_named
 from .screens import TEMPLATES
 from .security import PERM_PUBLISH, has_permission
 
@@ -36,8 +37,12 @@ class ReviewBatchesView(BaseView):
     @permission_name("list")
     def list(self):
         rows = batch_rows(db.session)
+        queue = queue_named(request.args.get("queue"))  # the dashboard's 待办 links
+        if queue is not None:
+            keys = queue.key_set(db.session, current_user.id)
+            rows = [r for r in rows if r.key in keys]
         return self.render_template("qingdan/review_batches.html", title=TITLE, rows=rows,
-                                    **self._context())
+                                    queue=queue, **self._context())
 
     @expose("/<int:year>/<int:period>/<category>")
     @has_access

@@ -8,7 +8,6 @@ import os
 
 import sqlalchemy as sa
 from flask import abort, current_app, request, url_for
-from flask_appbuilder import IndexView as FabIndexView
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder import baseviews as fab_baseviews
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -33,6 +32,7 @@ from .fab_fixes import PAGE_SIZE, get_page_args, get_page_size_args, harden_fab_
 from .filters import PerRequestFilters, apply_filter_args
 from .forms import build_form, edit_form, search_extra_fields
 from .history import record_history
+from .presets import PresetFilters, with_preset
 from .saving import RecordWrites
 from .security import (
     PERM_EXPORT,
@@ -47,10 +47,10 @@ TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"
 # Copies of FAB templates that hard-code English; searched before FAB's own (see register()).
 OVERRIDES = os.path.join(TEMPLATES, "overrides")
 
-class SheetView(RecordWrites, PerRequestFilters, ModelView):
+class SheetView(RecordWrites, PresetFilters, PerRequestFilters, ModelView):
     """A list's screens. Subclassed per list by `build()`; attributes come from the Sheet.
     Adds, edits and deletes are record commands (RecordWrites); a record's page shows its
-    history (变更记录)."""
+    history (变更记录); ?preset= applies a named filter (PresetFilters)."""
     sheet: Sheet = None
     page_size = PAGE_SIZE
     template_folder = TEMPLATES  # FAB resolves "templates" inside its own package
@@ -167,7 +167,7 @@ def build_view(sheet: Sheet) -> type[SheetView]:
         add_columns=fields, edit_columns=fields, add_form=form, edit_form=edit_form(form),
         search_columns=search_fields(sheet),
         search_form_extra_fields=search_extra_fields(sheet, labels),
-        formatters_columns=formatters,
+        formatters_columns=formatters, presets=dict(sheet.presets),
     ))
 
 
@@ -193,12 +193,8 @@ def register(appbuilder) -> None:
                                              *filter(None, [current_app.jinja_loader])])
     current_app.jinja_env.globals.update(
         can_see_id_numbers=can_see_id_numbers, qd_has=has_permission,
-        qd_can_export=can_export, qd_lists=lists_summary, PERM_IMPORT=PERM_IMPORT,
-        PERM_EXPORT=PERM_EXPORT, PERM_RESTORE=PERM_RESTORE)
-    index = getattr(appbuilder, "_indexview", None)
-    if index is not None and not isinstance(index, IndexView):
-        # FAB_INDEX_VIEW (config) makes IndexView the index; until then, FAB's shows ours.
-        index.index_template = IndexView.index_template
+        qd_can_export=can_export, PERM_IMPORT=PERM_IMPORT, PERM_EXPORT=PERM_EXPORT,
+        PERM_RESTORE=PERM_RESTORE)
 
 
 # ---------------------------------------------------------------------------- for others
@@ -212,32 +208,11 @@ def view_for(slug: str) -> SheetView:
 
 def filtered_query(slug: str, args) -> sa.Select:
     """The list's records as its page filters them by `args` (the page's query string):
-    same filters, built for this call only (#2367), in the declared order."""
+    same filters and preset, built for this call only (#2367), in the declared order."""
     view = view_for(slug)
     filters = view.new_filters()
     apply_filter_args(filters, args)
+    filters = with_preset(filters, view.presets, args)
     stmt = filters.get_joined_filters(view._base_filters).apply_all(sa.select(view.datamodel.obj))
     return stmt.order_by(*view.datamodel.sheet_order)
 
-
-def lists_summary() -> list[tuple[str, list[dict]]]:
-    """For the index page: each list the user may open, by group, with its record count."""
-    session = current_app.appbuilder.session
-    groups: dict[str, list[dict]] = {}
-    for view in current_app.appbuilder.baseviews:
-        if not isinstance(view, SheetView):
-            continue
-        if not has_permission(("can_list", view.class_permission_name)):
-            continue
-        sheet = view.sheet
-        count = session.scalar(sa.select(sa.func.count()).select_from(sheet.model))
-        groups.setdefault(sheet.group or "清单", []).append(dict(
-            title=sheet.title, slug=sheet.slug, count=count,
-            url=url_for(f"{view.endpoint}.list")))
-    return list(groups.items())
-
-
-class IndexView(FabIndexView):
-    """首页: each list with its record count. Set FAB_INDEX_VIEW = "app.web.views.IndexView"
-    to make it the index; without it `register()` gives FAB's index this template."""
-    index_template = "qingdan/index.html"
