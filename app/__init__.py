@@ -47,6 +47,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     # SQLite needs batch mode to alter tables in later migrations.
     migrate.init_app(app, db, directory=MIGRATIONS_DIR,
                      render_as_batch=True, compare_type=True)
+    from .web import escaping
+    escaping.install(app)  # JSON that never carries a raw tag; messages escaped in pages
     csrf.init_app(app)  # FAB does not register it; without it forged POSTs succeed
 
     with app.app_context():
