@@ -257,9 +257,10 @@ def current_lock(account: str) -> LoginGuard | None:
 def note_refused(guard: LoginGuard, user_id: int | None) -> None:
     """An attempt on a locked account: counted on the lock, not one event per attempt (an
     attacker hammering a locked account must not fill the record)."""
+    first = not guard.refused
     db.session.execute(sa.update(LoginGuard).where(LoginGuard.id == guard.id)
                        .values(refused=LoginGuard.refused + 1))
-    if not guard.refused:
+    if first:
         record(REFUSED, guard.account, user_id, detail="账号锁定期间尝试登录")
     db.session.commit()
 

@@ -26,6 +26,10 @@ def _models():
 @pytest.fixture
 def person(app):
     """A user of its own (role 科员) for tests that change passwords or log out."""
+    yield from temporary_user(app)
+
+
+def temporary_user(app):
     name = f"p{uuid.uuid4().hex[:8]}"
     with app.app_context():
         sm = app.appbuilder.sm
