@@ -150,3 +150,29 @@ def test_stored_text_is_escaped_on_every_page_and_in_the_api(app, client, sessio
             assert "<svg" not in text and "\\u003csvg" in text, url
     resp = client.get(f"/powers/table/{touched['powers']}")
     assert resp.status_code == 200 and not _raw_tags(resp.get_data(as_text=True))
+
+
+def test_import_file_name_and_cells_are_escaped_in_preview_flash_and_history(app, client):
+    """A file name and cell values are typed by someone too: the preview, the flashed
+    『…』已导入 message, the import record and the preview of a bad cell escape them."""
+    from conftest import xlsx
+    from test_imports_web import EXPERT_HEADER, EXPERT_ROW, draft_id_of, upload
+    login(client, "clerk")
+    name = "<img src=x onerror=alert(1)>.xlsx"
+    bad = [PAYLOADS[1] if h == "聘任日期" else v for h, v in zip(EXPERT_HEADER, EXPERT_ROW)]
+    good = [PAYLOADS[2] if h == "工作单位" else v for h, v in zip(EXPERT_HEADER, EXPERT_ROW)]
+    for rows in ([EXPERT_HEADER, bad], [EXPERT_HEADER, good]):
+        draft = draft_id_of(upload(client, xlsx(rows), name))
+        for show in ("", "?show=error", "?show=create"):
+            body = client.get(f"/lists/imports/{draft}{show}").get_data(as_text=True)
+            assert not _raw_tags(body), (show, _raw_tags(body))
+    resp = client.post(f"/lists/imports/{draft}/confirm", follow_redirects=True)
+    body = resp.get_data(as_text=True)
+    assert "已导入" in body and not _raw_tags(body), _raw_tags(body)
+    from app.models import ImportBatch
+    with app.app_context():
+        from app import db
+        batch_id = db.session.query(ImportBatch).one().id
+    for url in ("/imports/list/", f"/imports/show/{batch_id}", "/experts/list/"):
+        body = client.get(url).get_data(as_text=True)
+        assert not _raw_tags(body), (url, _raw_tags(body))
