@@ -273,10 +273,11 @@ def note_failure(account: str, user_id: int | None, detail: str = "密码错误"
         return None
     moment = now()
     cutoff = moment - _minutes("QINGDAN_LOGIN_FAILURE_WINDOW_MINUTES")
-    bump = (sa.update(LoginGuard).where(LoginGuard.account == account).values(
-        failures=sa.case((LoginGuard.last_failure_on < cutoff, 1),
-                         else_=LoginGuard.failures + 1),
-        last_failure_on=moment))
+    # In this order: MySQL/MariaDB evaluate SET left to right, with the values already set.
+    bump = (sa.update(LoginGuard).where(LoginGuard.account == account).ordered_values(
+        (LoginGuard.failures, sa.case((LoginGuard.last_failure_on < cutoff, 1),
+                                      else_=LoginGuard.failures + 1)),
+        (LoginGuard.last_failure_on, moment)))
     if not db.session.execute(bump).rowcount:
         try:
             db.session.add(LoginGuard(account=account, failures=1, last_failure_on=moment))
