@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from flask import g, has_request_context, jsonify, session
+from flask import g, has_request_context, jsonify, request, session
 from flask_jwt_extended import get_jwt
 from flask_login import current_user, user_logged_in, user_logged_out
 
@@ -148,7 +148,11 @@ def _on_logout(app, user, **_):
 
 def _load_user_first():
     """Resolve the signed-in user before the view runs: the session check may write (it
-    ends a session that ran out), which must not commit a view's half-done work."""
+    ends a session that ran out), which must not commit a view's half-done work. Static
+    assets need no user (and no query)."""
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return
     _ = current_user.is_authenticated
 
 
