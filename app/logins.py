@@ -92,6 +92,14 @@ class LoginGuard(Model):
     def locked_label(self) -> str:
         return "已锁定" if self.locked else "未锁定"
 
+    @property
+    def unlocks_label(self) -> str:
+        if not self.locked:
+            return ""
+        if self.locked_until is None:
+            return "不自动解除：须管理员解除"
+        return f"{self.locked_until:%Y-%m-%d %H:%M:%S}"
+
     def __str__(self):
         return self.account
 

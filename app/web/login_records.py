@@ -20,6 +20,10 @@ def _when(value) -> str:
     return "" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
 
 
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
 class LoginEventView(ModelView):
     route_base = "/login-events"
     datamodel = SQLAInterface(LoginEvent)
@@ -34,7 +38,7 @@ class LoginEventView(ModelView):
     label_columns = {"happened_on": "时间", "account": "账号", "kind": "事件",
                      "kind_label": "事件", "channel": "途径", "channel_label": "途径",
                      "ip": "IP 地址", "actor": "操作人", "detail": "说明"}
-    formatters_columns = {"happened_on": _when}
+    formatters_columns = {"happened_on": _when, "ip": _text, "actor": _text, "detail": _text}
     page_size = 50
 
 
@@ -45,15 +49,15 @@ class LockedAccountView(ModelView):
     base_permissions = ["can_list", "can_show", "unlock"]
     list_title = show_title = "账号锁定"
     list_columns = ["account", "locked_label", "failures", "last_failure_on", "locked_on",
-                    "locked_until", "refused"]
+                    "unlocks_label", "refused"]
     show_columns = list_columns
     search_columns = ["account", "locked_on", "failures"]
     order_columns = ["account", "failures", "last_failure_on", "locked_on"]
     base_order = ("locked_on", "desc")
     label_columns = {"account": "账号", "locked_label": "状态", "failures": "连续密码错误次数",
                      "last_failure_on": "最近一次错误", "locked_on": "锁定时间",
-                     "locked_until": "自动解除时间", "refused": "锁定期间被拒次数"}
-    formatters_columns = {n: _when for n in ("last_failure_on", "locked_on", "locked_until")}
+                     "unlocks_label": "自动解除时间", "refused": "锁定期间被拒次数"}
+    formatters_columns = {n: _when for n in ("last_failure_on", "locked_on")}
 
     @action("unlock", "解除锁定", "确定解除所选账号的锁定？", "fa-unlock", multiple=True)
     def unlock(self, items):
