@@ -19,5 +19,7 @@ if __name__ == "__main__":
     with application.app_context():
         for line in first_start():
             print(line, flush=True)
+    from app.web.headers import QuietRequestHandler  # no "Werkzeug/… Python/…" banner
     application.run(host=os.environ.get("HOST", "127.0.0.1"),
-                    port=int(os.environ.get("PORT", "5000")), debug=False)
+                    port=int(os.environ.get("PORT", "5000")), debug=False,
+                    request_handler=QuietRequestHandler)

@@ -2,19 +2,33 @@
 
 DATABASE_URL   any SQLAlchemy URL (postgresql+psycopg://…, mysql+pymysql://…);
                default: a SQLite file in the instance folder.
-SECRET_KEY     required unless QINGDAN_ENV=development (the embedded default).
+SECRET_KEY     required unless QINGDAN_ENV=development (the embedded default), which makes
+               a random key on first start and keeps it in instance/secret_key (mode 0600).
 QINGDAN_SETTINGS  path to a JSON file overriding domain settings (app/settings.py).
+The security settings (sessions, lockout, passwords, cookies, headers) are below.
 """
 import json
 import os
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _number(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
 
 basedir = os.path.abspath(os.path.dirname(__file__))
 ENV = os.environ.get("QINGDAN_ENV", "production")
 INSTANCE_DIR = os.environ.get("QINGDAN_INSTANCE", os.path.join(basedir, "instance"))
 
+# Never a fixed key: without SECRET_KEY, development gets a random one per instance folder
+# (create_app: app/instance_key.py); production refuses to start.
 SECRET_KEY = os.environ.get("SECRET_KEY")
-if not SECRET_KEY and ENV == "development":
-    SECRET_KEY = "qingdan-development-only"
 
 SQLALCHEMY_DATABASE_URI = os.environ.get(
     "DATABASE_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "qingdan.db"))
@@ -34,9 +48,45 @@ LANGUAGES = {
 AUTH_TYPE = 1  # AUTH_DB
 AUTH_ROLE_ADMIN = "管理员"
 AUTH_ROLE_PUBLIC = "公众"
-AUTH_RATE_LIMITED = True
+# FAB's per-IP login limit (Flask-Limiter) is off: it counted per process and refused the
+# right password of every colleague behind the attacker's office address. Failed passwords
+# are counted per account in the database instead (below). Turning it on
+# (AUTH_RATE_LIMITED=1) needs RATELIMIT_STORAGE_URI=redis://… with several processes.
+AUTH_RATE_LIMITED = _flag("AUTH_RATE_LIMITED", False)
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
 RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+
+# Account lockout (app/logins.py): per account, in the database that every process shares.
+QINGDAN_LOCKOUT_ENABLED = _flag("QINGDAN_LOCKOUT_ENABLED", True)
+QINGDAN_LOGIN_MAX_FAILURES = int(_number("QINGDAN_LOGIN_MAX_FAILURES", 5))
+QINGDAN_LOGIN_FAILURE_WINDOW_MINUTES = _number("QINGDAN_LOGIN_FAILURE_WINDOW_MINUTES", 30)
+QINGDAN_LOGIN_LOCK_MINUTES = _number("QINGDAN_LOGIN_LOCK_MINUTES", 15)  # 0: until unlocked
+
+# Sessions: at most a working day, ended after an idle hour, by logout and by a password
+# change; the cookie is not readable by scripts and not sent by other sites' forms.
+QINGDAN_SESSION_HOURS = _number("QINGDAN_SESSION_HOURS", 10)
+QINGDAN_SESSION_IDLE_MINUTES = _number("QINGDAN_SESSION_IDLE_MINUTES", 60)
+SESSION_COOKIE_NAME = os.environ.get("SESSION_COOKIE_NAME", "qingdan_session")
+SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", False)  # set 1 behind HTTPS
+SESSION_COOKIE_SAMESITE = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_DOMAIN = os.environ.get("SESSION_COOKIE_DOMAIN") or None
+SESSION_COOKIE_PATH = os.environ.get("SESSION_COOKIE_PATH") or None
+REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE  # (FAB never sets "remember me")
+REMEMBER_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+REMEMBER_COOKIE_HTTPONLY = True
+
+# Passwords: on every path that sets one (app/passwords.py).
+FAB_PASSWORD_COMPLEXITY_ENABLED = True
+QINGDAN_PASSWORD_MIN_LENGTH = int(_number("QINGDAN_PASSWORD_MIN_LENGTH", 8))
+
+# Headers (app/web/headers.py). Behind a reverse proxy that terminates HTTPS, set
+# QINGDAN_PROXIES to the number of proxies (their X-Forwarded-For/-Proto are then believed)
+# and QINGDAN_FORCE_HTTPS=1 to redirect plain HTTP.
+QINGDAN_PROXIES = int(_number("QINGDAN_PROXIES", 0))
+QINGDAN_FORCE_HTTPS = _flag("QINGDAN_FORCE_HTTPS", False)
+QINGDAN_HSTS_SECONDS = int(_number("QINGDAN_HSTS_SECONDS", 31536000))
 
 # Several processes share one database: permissions are synced at deploy time
 # (`flask --app app qingdan init`), not written on every start.

@@ -33,6 +33,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object(config)
     if overrides:
         app.config.update(overrides)
+    if not app.config.get("SECRET_KEY") and app.config.get("ENV") == "development":
+        from .instance_key import instance_secret_key
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY 未设置：生产环境必须通过环境变量 SECRET_KEY 提供密钥；"
                            "本地试用请设置 QINGDAN_ENV=development。")
@@ -42,13 +45,17 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     import flask_appbuilder.security.sqla.models  # noqa: F401  (User, for the stamps)
 
-    from . import drafts, lists, publications  # noqa: F401  (declare every list and its models)
+    from . import drafts, lists, logins, publications  # noqa: F401  (declare every model)
     from .web.security import QingdanSecurityManager
 
     db.init_app(app)
     # SQLite needs batch mode to alter tables in later migrations.
     migrate.init_app(app, db, directory=MIGRATIONS_DIR,
                      render_as_batch=True, compare_type=True)
+    from .web import auth, escaping, headers
+    headers.install(app)  # first: its nonce exists even for pages of refused requests
+    escaping.install(app)  # JSON that never carries a raw tag; messages escaped in pages
+    auth.configure(app)  # password policy, session lifetime
     csrf.init_app(app)  # FAB does not register it; without it forged POSTs succeed
 
     with app.app_context():
@@ -58,6 +65,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         from .web import register_views
         register_views(appbuilder)
+        auth.install(app)  # a cookie or JWT is a login only while its session is live
         from . import audit
         audit.guard()
 

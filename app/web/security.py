@@ -20,6 +20,9 @@ from __future__ import annotations
 from flask import current_app, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
+from . import auth_views
+from .auth import LoginSecurity
+
 PERM_IMPORT = ("can_import", "Lists")
 PERM_EXPORT = ("can_export", "Lists")
 PERM_UNDO = ("can_undo", "Lists")
@@ -35,10 +38,16 @@ CODE_ROLES = (ADMIN, CLERK, HEAD, READER, PUBLIC)
 WRITE_PERMISSIONS = {"can_add", "can_edit", "can_delete", "can_post", "can_put"}
 
 
-class QingdanSecurityManager(SecurityManager):
+class QingdanSecurityManager(LoginSecurity, SecurityManager):
+    """FAB's security manager with the roles below, and sessions, lockout and the password
+    policy (LoginSecurity, app/web/auth.py)."""
     # FAB's "User's Statistics" chart loads Google Charts from the internet, which the
     # bureau's network does not reach: leave it out.
     userstatschartview = None
+    authdbview = auth_views.AuthDBView
+    resetmypasswordview = auth_views.ResetMyPasswordView
+    resetpasswordview = auth_views.ResetPasswordView
+    security_api = auth_views.SecurityApi
 
     def add_permissions_view(self, base_permissions, view_menu):
         # With FAB_UPDATE_PERMS on, FAB deletes every permission of a view-menu that the view's
