@@ -17,8 +17,8 @@ from decimal import Decimal
 
 import pytest
 from conftest import api_token, login, xlsx
+from factories import credit_code
 from sqlalchemy import event, select, text
-from test_web import credit_code
 
 from app import db
 from app.lists.agencies import Agency, Review, ReviewBatch

@@ -11,8 +11,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from conftest import login as first_login
-from sqlalchemy import event
-from test_web import (
+from factories import (
     TODAY,
     add,
     make_agency,
@@ -21,6 +20,7 @@ from test_web import (
     make_qualification,
     text_of,
 )
+from sqlalchemy import event
 
 from app import db
 from app.drafts import ImportDraft

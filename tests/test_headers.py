@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from conftest import api_token, login
-from test_web import add, make_agency, make_expert
+from factories import add, make_agency, make_expert
 
 REQUIRED_CSP = ("default-src 'self'", "object-src 'none'", "base-uri 'self'",
                 "form-action 'self'", "frame-ancestors 'none'")

@@ -12,7 +12,7 @@ import re
 
 import pytest
 from conftest import api_token, login
-from test_web import add, make_enterprise
+from factories import add, make_enterprise
 
 from app.lists.deposits import Policy
 from app.sheets import types as t

@@ -16,8 +16,7 @@ from urllib.parse import unquote, urlsplit
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from test_dashboard import deposit, interview, policy, review
-from test_web import (
+from factories import (
     TODAY,
     add,
     id_number,
@@ -28,6 +27,7 @@ from test_web import (
     make_power,
     make_qualification,
 )
+from test_dashboard import deposit, interview, policy, review
 
 from app import db
 from app.lists.agencies import Agency, Review, ReviewBatch
