@@ -19,6 +19,11 @@ class Col:
     parent record (e.g. "agency.credit_code": the agency is looked up by its credit code).
     With `info=True` the column only repeats a parent's attribute for people's benefit
     (e.g. "agency.name"): it is exported, and on import a mismatch is a warning.
+
+    `sensitive`: personal data that roles without the right to see ID numbers get masked, and
+    may not filter, search or sort on (None: as the type says; 身份证号码 is). `derived_from`
+    names the column this one can be computed from (出生日期 from 身份证号码): a value that
+    gives away part of a masked one must be as hidden as it, and changes only with it.
     """
     header: str
     field: str
@@ -29,6 +34,12 @@ class Col:
     info: bool = False
     export_header: str | None = None  # when the header written must differ (环节序号)
     unique: bool = False  # unique when given, apart from the key (专家编号)
+    sensitive: bool | None = None
+    derived_from: str = ""
+
+    def __post_init__(self):
+        if self.sensitive is None:
+            object.__setattr__(self, "sensitive", is_sensitive(self.type))
 
     @property
     def relation(self) -> str | None:
@@ -42,9 +53,9 @@ class Col:
     def out_header(self) -> str:
         return self.export_header or self.header
 
-    @property
-    def sensitive(self) -> bool:
-        return is_sensitive(self.type)
+    def masked(self, text: str | None) -> str | None:
+        """The value as shown to who may not see it (`sensitive` columns)."""
+        return self.type.mask(text) if text else text
 
     @property
     def label(self) -> str:
@@ -53,18 +64,22 @@ class Col:
 
 @dataclass(frozen=True)
 class Problem:
-    """An error (or, with warning=True, a warning) about one field of one record."""
+    """An error (or, with warning=True, a warning) about one field of one record.
+
+    `masked`: the message for who may not see the record's sensitive values, when `message`
+    quotes one of them or a value derived from one (None: `message` tells nothing hidden)."""
     field: str | None
     message: str
     warning: bool = False
+    masked: str | None = None
 
 
-def error(field: str | None, message: str) -> Problem:
-    return Problem(field, message)
+def error(field: str | None, message: str, masked: str | None = None) -> Problem:
+    return Problem(field, message, masked=masked)
 
 
-def warning(field: str | None, message: str) -> Problem:
-    return Problem(field, message, warning=True)
+def warning(field: str | None, message: str, masked: str | None = None) -> Problem:
+    return Problem(field, message, warning=True, masked=masked)
 
 
 # A rule sees one record as a dict: model fields by name, parents as model instances under
@@ -114,6 +129,12 @@ class Sheet:
         for k in self.key:
             if k not in fields and k not in self.relations:
                 raise ValueError(f"{self.slug}: key field {k!r} has no column")
+        for c in self.columns:
+            if c.derived_from and (c.derived_from not in fields
+                                   or not self.column(c.derived_from).sensitive
+                                   or not c.sensitive):
+                raise ValueError(f"{self.slug}: {c.field} is derived from {c.derived_from!r}, "
+                                 "which must be a sensitive column, and be sensitive itself")
 
     def lock_reasons(self, session, records: list[dict]) -> list[str | None]:
         """`locked` for these records (all None when the list declares no lock)."""

@@ -11,8 +11,10 @@ def register_views(appbuilder) -> None:
     from flask import current_app
 
     from .errors import register_error_pages
+    from .fab_fixes import after_appbuilder
     from .review_batches import register as register_review_batches
     from .screens import register
+    after_appbuilder(appbuilder)
     register(appbuilder)
     register_review_batches(appbuilder)
     register_error_pages(current_app)

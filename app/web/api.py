@@ -5,22 +5,27 @@ not see them."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from apispec.exceptions import DuplicateComponentNameError
 from flask import request
 from flask_appbuilder import ModelRestApi
+from flask_appbuilder.api import BaseApi
 
 from ..sheets.declare import Sheet
 from ..sheets.engine import stored_values
-from ..sheets.values import ValueProblem, mask_id_number
+from ..sheets.values import ValueProblem
+from . import openapi
 from .checks import RuleViolation, lock_reason, original_values, rule_problems, target_field
 from .columns import camel, descriptions, labels_of, screen_fields, search_fields
 from .datamodel import SaveRefused, SheetInterface, StaleRecord
-from .fab_fixes import PAGE_SIZE
+from .fab_fixes import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE
 from .filters import PerRequestFilters
+from .privacy import derived_refusal, sent_back_masked
 from .security import can_see_id_numbers, request_cache
 
 STALE_API_MESSAGE = ("保存未完成：提交的版本（第 {sent} 版）不是这条记录的当前版本（第 {version} 版），"
                      "它已被其他人修改：请重新读取后再提交。")
 BAD_VERSION_MESSAGE = "「version」应为整数：读取这条记录时得到的版本号。"
+NOT_AN_OBJECT = "请求内容应为一个 JSON 对象（{…}），各项以字段名为键：字段名见接口文档。"
 
 
 def _as_given(value, attr=None, data=None, **kwargs):
@@ -50,6 +55,12 @@ class SheetApi(PerRequestFilters, ModelRestApi):
     def _check(self, item) -> None:
         state = sa.inspect(item)
         record, messages = {}, {}
+        stored = original_values(self.sheet, item) if state.persistent else {}
+        body = request.get_json(silent=True) or {}
+
+        def kept(col) -> bool:  # left out, or sent back as a masked reading showed it
+            return col.field not in body or sent_back_masked(col, stored.get(col.field),
+                                                             body[col.field])
         for c in self.sheet.columns:
             if c.info:
                 continue
@@ -59,11 +70,17 @@ class SheetApi(PerRequestFilters, ModelRestApi):
                 record[c.field] = getattr(parent, c.attr) if parent is not None else None
                 continue
             raw = getattr(item, c.field)
-            history = state.attrs[c.field].history
-            original = history.deleted[0] if history.deleted else None
-            if c.sensitive and original and raw == mask_id_number(original):
-                setattr(item, c.field, original)  # sent back as shown: unchanged
-                record[c.field] = original
+            if c.derived_from and state.persistent:
+                refusal = derived_refusal(c, self.sheet.column(c.derived_from), kept=kept(c),
+                                          source_kept=kept(self.sheet.column(c.derived_from)),
+                                          stored=stored.get(c.field))
+                if refusal:
+                    messages.setdefault(c.field, []).append(refusal)
+                    record[c.field] = stored.get(c.field)
+                    continue
+            if sent_back_masked(c, stored.get(c.field), raw):
+                setattr(item, c.field, stored[c.field])  # sent back as shown: unchanged
+                record[c.field] = stored[c.field]
                 continue
             try:
                 value = c.type.parse(raw)
@@ -106,14 +123,23 @@ class SheetApi(PerRequestFilters, ModelRestApi):
         return self.response_422(message=exc.messages if isinstance(exc, RuleViolation)
                                  else str(exc))
 
+    def _not_an_object(self):
+        """A JSON body that is not an object ([], null, 1): FAB's merge and load fail on it."""
+        if request.is_json and not isinstance(request.get_json(silent=True), dict):
+            return self.response_400(message=NOT_AN_OBJECT)
+        return None
+
     def post_headless(self):
+        refused = self._not_an_object()
+        if refused is not None:
+            return refused
         try:
             return self._finish(super().post_headless())
         except (RuleViolation, SaveRefused) as exc:
             return self._refused(exc)
 
     def put_headless(self, pk):
-        refused = self._check_version(pk)
+        refused = self._not_an_object() or self._check_version(pk)
         if refused is not None:
             return refused
         try:
@@ -158,6 +184,9 @@ class SheetApi(PerRequestFilters, ModelRestApi):
             return self._refused(exc)
 
     def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        # _info's related-record pages: bounded as the list's are (fab_fixes).
+        page = None if page is None else max(0, min(int(page), MAX_PAGE))
+        page_size = None if page_size is None else max(1, min(int(page_size), MAX_PAGE_SIZE))
         info = super()._get_field_info(field, filter_rel_field, page, page_size)
         # FAB runs gettext("") for a field without a description: the catalogue's header.
         for key, texts in (("description", self.description_columns),
@@ -172,7 +201,27 @@ class SheetApi(PerRequestFilters, ModelRestApi):
             return
         for c in self.sheet.stored:
             if c.sensitive and result.get(c.field):
-                result[c.field] = mask_id_number(result[c.field])
+                result[c.field] = c.masked(str(result[c.field]))
+
+    # -- the OpenAPI document, from the declaration (app/web/openapi.py)
+    def add_apispec_components(self, api_spec):
+        BaseApi.add_apispec_components(self, api_spec)  # not FAB's marshmallow-made schemas
+        for name, schema in openapi.components(self).items():
+            try:
+                api_spec.components.schema(name, schema)
+            except DuplicateComponentNameError:
+                pass
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
+        super().operation_helper(path, operations, methods, func, **kwargs)
+        for method in methods or ():
+            documented = openapi.responses(self, func.__name__)
+            operation = operations.get(method.lower())
+            if documented and operation is not None:
+                operation["responses"] = documented
+                for parameter in operation.get("parameters", ()):
+                    if parameter.get("name") == "pk":  # ids the database can hold
+                        parameter["schema"] = dict(openapi.ID)
 
     def _finish(self, response):
         data = response.get_json(silent=True)

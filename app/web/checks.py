@@ -8,6 +8,7 @@ from flask import current_app
 from ..sheets.declare import Sheet, error
 from ..sheets.engine import describe_key, key_attr, record_key
 from ..sheets.values import mask_id_number
+from .privacy import told
 from .security import can_see_id_numbers
 
 
@@ -24,7 +25,7 @@ def rule_problems(sheet: Sheet, record: dict, record_id=None):
     derive = getattr(sheet, "derive", None)
     if derive is not None:
         record = derive(dict(record))
-    yield from sheet.check(record)
+    yield from map(told, sheet.check(record))  # no hidden digits in what a user is told
     key = record_key(sheet, record)
     if key is None:
         return

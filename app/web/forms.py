@@ -20,9 +20,10 @@ from wtforms.validators import ValidationError
 from ..sheets import types as t
 from ..sheets.declare import Col, Sheet, sheets
 from ..sheets.engine import stored_values
-from ..sheets.values import ValueProblem, mask_id_number
+from ..sheets.values import ValueProblem
 from .checks import lock_reason, rule_problems, target_field
 from .columns import camel, description, is_boolean, screen_fields, search_fields, shown
+from .privacy import derived_refusal, sent_back_masked
 
 EMPTY_CHOICE = SelectChoice("", "")
 # Optimistic locking across a form's round-trip (or an API client's read and write): the
@@ -43,11 +44,18 @@ class Parse:
     def __call__(self, form, field):
         field.parsed, field.unchanged = None, False
         stored = getattr(form, "_stored", None)
-        if self.col.sensitive and stored is not None:
-            original = getattr(stored, self.col.field)
-            if original and field.data == mask_id_number(original):
-                field.parsed, field.unchanged = original, True
-                return
+        original = getattr(stored, self.col.field) if stored is not None else None
+        if sent_back_masked(self.col, original, field.data):
+            field.parsed, field.unchanged = original, True
+        if self.col.derived_from and stored is not None:  # 出生日期 changes with its number
+            source = form[self.col.derived_from]
+            kept = field.unchanged or (original in (None, "") and not (field.data or "").strip())
+            refusal = derived_refusal(self.col, form.sheet.column(self.col.derived_from),
+                                      kept=kept, source_kept=source.unchanged, stored=original)
+            if refusal:
+                raise ValidationError(refusal)
+        if field.unchanged:
+            return
         try:
             field.parsed = self.col.type.parse(field.data)
         except ValueProblem as exc:

@@ -94,10 +94,21 @@ _ID_LIKE = re.compile(r"(?<![\dA-Za-z])\d{14,17}[\dXx](?![\dA-Za-z])")
 
 def _masker(sheet):
     """How this user sees texts of this list: ID numbers masked unless they may see them whole
-    (spec §1). Messages quote the cell, so whole texts are masked, not only the ID column."""
+    (spec §1). Messages quote the cell, so whole texts are masked, not only the ID column; a
+    value of a sensitive column (出生日期: eight of the number's digits) is masked whole."""
     if not _has_id_numbers(sheet) or can_see_id_numbers():
-        return lambda text: text
-    return lambda text: _ID_LIKE.sub(lambda m: mask_id_number(m[0]), text or "")
+        return lambda text, col=None: text
+
+    def mask(text, col=None):
+        if col is not None and col.sensitive:
+            return col.masked(text) or ""
+        return _ID_LIKE.sub(lambda m: mask_id_number(m[0]), text or "")
+    return mask
+
+
+def _stored_col(sheet, name: str):
+    """The stored column of a field, or None (a parent relation)."""
+    return next((c for c in sheet.stored if c.field == name), None)
 
 
 def _plan_for(draft: ImportDraft):
@@ -183,15 +194,16 @@ def _value_text(sheet, name: str, value) -> str:
 
 def _shown(plan, r, mask) -> ShownRow:
     sheet = plan.sheet
-    changes = [(sheet.label(name), mask(_value_text(sheet, name, old)),
-                mask(_value_text(sheet, name, new))) for name, (old, new) in r.changes.items()]
+    changes = [(sheet.label(name), mask(_value_text(sheet, name, old), _stored_col(sheet, name)),
+                mask(_value_text(sheet, name, new), _stored_col(sheet, name)))
+               for name, (old, new) in r.changes.items()]
     values = []
     if r.action != "error":
         for c in sheet.columns:
             if c.field in plan.present_fields or r.action == "delete":
                 text = _value_text(sheet, c.field, r.record.get(c.field))
                 if text:
-                    values.append((c.header, mask(text)))
+                    values.append((c.header, mask(text, c)))
     issues = [_masked(i, mask) for i in r.issues]
     return ShownRow(r.sheet, r.row, r.action, _label(sheet, r.label, r.record, mask), changes,
                     values, issues)
@@ -372,7 +384,8 @@ class ListsView(BaseView):
     def errors(self, draft_id):
         draft = _own_draft_or_404(draft_id)
         plan = _plan_for(draft)
-        return _send_xlsx(lambda out: write_errorbook(plan, out),
+        mask = _masker(plan.sheet)  # its messages as the preview shows them
+        return _send_xlsx(lambda out: write_errorbook(plan, out, shown=lambda i: _masked(i, mask)),
                           _download_name(draft.file_name, "_错误说明"))
 
     @expose("/imports/batch/<int:batch_id>/file")
@@ -436,9 +449,10 @@ def _change_rows(batch: ImportBatch, changes: list[Change]) -> list[dict]:
             for key in after:
                 if key in ("id", "version") or before.get(key) == after.get(key):
                     continue
+                col = _stored_col(sheet, key)
                 fields.append((sheet.label(fks.get(key, key)),
-                               mask(_snapshot_text(sheet, fks, key, before.get(key))),
-                               mask(_snapshot_text(sheet, fks, key, after.get(key)))))
+                               mask(_snapshot_text(sheet, fks, key, before.get(key)), col),
+                               mask(_snapshot_text(sheet, fks, key, after.get(key)), col)))
         label = label_from_snapshot(sheet, after or before, db.session) or f"#{c.record_id}"
         out.append(dict(label=_label(sheet, label, after or before, mask),
                         action=ACTIONS.get(c.action, c.action), fields=fields))

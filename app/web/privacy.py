@@ -1,0 +1,62 @@
+"""What a user without the right to see whole ID numbers (科员, 只读, anonymous visitors) is
+shown and told about a record's sensitive values (`Col.sensitive`: 身份证号码, and 出生日期,
+which is eight of its digits).
+
+Masking alone is not enough: whatever is shown, said or accepted must not let the number be
+rebuilt. Hence: the mask keeps only the region (values.mask_id_number); a value derived from
+the number is masked too; no filter, search or order on them (datamodel.get_filters, the
+views' order_columns); messages say that a value disagrees with the number, not what the
+number says (`Problem.masked`); and a derived value changes only together with its number
+(`derived_refusal`), or the answer to "save 出生日期 = 1958-05-19" would tell whether it is
+the hidden one.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..sheets.declare import Col, Problem
+from .security import can_see_id_numbers
+
+
+def told(problem: Problem) -> Problem:
+    """A problem as the current user is told it: without the hidden values it quotes."""
+    if problem.masked and not can_see_id_numbers():
+        return replace(problem, message=problem.masked)
+    return problem
+
+
+def masked_text(col: Col, value) -> str:
+    """A stored value as a user who may not see it reads it (as `columns.shown` shows it)."""
+    if value is None or value == "":
+        return ""
+    return col.masked(col.type.to_text(value)) or ""
+
+
+def sent_back_masked(col: Col, stored, sent) -> bool:
+    """Is `sent` the stored value exactly as a masked screen or API showed it (so: kept)?"""
+    if not col.sensitive or stored is None or stored == "":
+        return False
+    return isinstance(sent, str) and sent.strip() == masked_text(col, stored)
+
+
+def derived_refusal(col: Col, source: Col, *, kept: bool, source_kept: bool,
+                    stored) -> str | None:
+    """Why a user who may not see `source` (身份证号码) may not save this change of `col`
+    (出生日期, derived from it), or None. The answer never depends on the hidden values:
+    `col` changed while its number is kept would otherwise be checked against the hidden
+    number (an oracle), and the number changed while `col` keeps its hidden value would check
+    that value against the new number."""
+    if can_see_id_numbers() or kept == source_kept:
+        return None
+    if source_kept:
+        return (f"「{col.header}」由「{source.header}」决定，而您无权查看完整的"
+                f"「{source.header}」，因此不能单独修改：如需修改，请同时填写完整的"
+                f"「{source.header}」；否则请保留显示的「{col.masked(col.type.to_text(stored)) or ''}」不变。"
+                if stored not in (None, "") else
+                f"「{col.header}」由「{source.header}」决定，而您无权查看完整的"
+                f"「{source.header}」，因此不能单独填写：请同时填写完整的「{source.header}」，"
+                f"或留空。")
+    if stored in (None, ""):
+        return None  # nothing hidden to compare with the new number
+    return (f"修改「{source.header}」时，请同时填写与之一致的「{col.header}」"
+            f"（原来的「{col.header}」您无权查看）。")
