@@ -862,6 +862,7 @@ def test_parse_phone(raw, expected):
     "021-50006789-1234567",
     13910015679.5,
     True,
+    0, "0", "00",          # found by the API fuzzer: IndexError
 ])
 def test_parse_phone_rejects(raw):
     message = problem(v.parse_phone, raw)

@@ -714,6 +714,8 @@ _HOTLINE_RE = re.compile(r"12\d{3}")  # government hotlines: 12345, 12350 (安�
 
 
 def _landline(digits: str) -> str | None:
+    if len(digits) < 2:
+        return None  # "0" alone (an API client's 0) names no area
     if not digits.startswith("0"):
         return "021-" + digits if _LOCAL_RE.fullmatch(digits) else None
     size = 3 if digits[1] in "12" else 4      # 010, 020–029; else 0xxx

@@ -9,14 +9,17 @@ it does. Every bad request then gets a 4xx with a Chinese message, never a 500:
   rule: 405) and no upper bound (a 20-digit id: OverflowError on SQLite, "integer out of
   range" on PostgreSQL from 2147483648 on: 500), and `<pk>` (show, edit, delete, API PUT and
   DELETE) is any text. Both end at `IdConverter` / `_check_ids`: 404.
-- `action_post` and `action` with an unknown action: AttributeError on None (500), on every
-  ModelView (users, roles, import history), even for anonymous visitors (no @has_access).
+- `action_post` and `action` with an unknown action: AttributeError on None in
+  get_action_permission_name (FAB #2407): 500 on every ModelView (users, roles, import
+  history), even for anonymous visitors (no @has_access). 400 here.
 - `download/<filename>` on every ModelView reads config["UPLOAD_FOLDER"] (KeyError: 500) and
   sends any file: here only an existing file of the configured folder, else 404.
 - The rison parser (prison) recurses without a limit: `q=((` is RecursionError (500).
 - The API's page number has no bound (`page:-5` is a negative OFFSET on PostgreSQL, a huge one
   overflows): bounded like the screens'.
 - A malformed JWT answers 422 (flask-jwt-extended's default): 401, as for a missing one.
+- The OpenAPI document: 401/403 left out of most operations, the menu's "-" separators
+  typed as objects (the lists' own documents: app/web/openapi.py).
 - The API's messages are English ("Not found", "Fatal error") and a database refusal of a
   value (DataError, OverflowError) is a 500 ("Fatal error"): Chinese, and a data error 400.
 - FAB reads page_<View> and psize_<View> with a bare int() and no upper bound: a non-number
@@ -243,7 +246,9 @@ def _response_500(self, message=None):
     exc = sys.exc_info()[1]  # FAB's @safe calls this inside its `except Exception`
     current_app.appbuilder.session.rollback()
     if is_data_error(exc):
+        current_app.logger.warning("API request refused as a data error: %s", exc)
         return self.response(400, message=DATA_MESSAGE)
+    current_app.logger.error("API request failed", exc_info=exc)
     return self.response(500, message=PAGES[500][1])
 
 
@@ -285,7 +290,37 @@ def _responses() -> dict:
     }
 
 
+_fab_operation_helper = fab_api.BaseApi.operation_helper
+
+
+def _operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
+    """FAB documents 401 on some protected operations and 403 on none; both can be answered
+    by every operation that needs a token."""
+    _fab_operation_helper(self, path, operations, methods, func, **kwargs)
+    for operation in (operations or {}).values():
+        if not operation.get("security"):
+            continue
+        responses = operation.setdefault("responses", {})
+        for code in (401, 403):
+            if code not in responses and str(code) not in responses:
+                responses[str(code)] = {"$ref": f"#/components/responses/{code}"}
+
+
+# The menu's separators are "-", not objects (FAB documents objects only).
+_MENU_ITEM = {"type": "object", "properties": {
+    "name": {"type": "string"}, "label": {"type": "string"}, "icon": {"type": "string"},
+    "url": {"type": "string"}, "childs": {"type": "array", "items": {
+        "anyOf": [{"type": "object"}, {"type": "string", "description": "分隔线：\"-\""}]}}}}
+_MENU_SPEC = {"get_menu_data": {"get": {"responses": {
+    "200": {"description": "菜单", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"result": {"type": "array", "items": {
+            "anyOf": [_MENU_ITEM, {"type": "string"}]}}}}}}},
+    "401": {"$ref": "#/components/responses/401"},
+    "403": {"$ref": "#/components/responses/403"}}}}}
+
+
 def _fix_api() -> None:
+    from flask_appbuilder.menu import MenuApi
     base = fab_api.BaseApi
     if getattr(base, "_qd_fixed", False):
         return
@@ -297,7 +332,13 @@ def _fix_api() -> None:
     base.response_422 = _response_422
     base.response_500 = _response_500
     base.responses = _responses()  # the OpenAPI document's shared responses
+    base.operation_helper = _operation_helper
+    MenuApi.openapi_spec_methods = _MENU_SPEC
     fab_api.ModelRestApi._sanitize_page_args = _sanitize_page_args
+    # PUT and DELETE took `<pk>` as any text: GET /api/v1/x/abc matched them (405), and
+    # PUT /api/v1/x/abc reached the database. As GET's, they take an id (IdConverter).
+    for method, verb in ((fab_api.ModelRestApi.put, "PUT"), (fab_api.ModelRestApi.delete, "DELETE")):
+        method._urls = [("/<int:pk>", (verb,))]
     base._qd_fixed = True
 
 
