@@ -8,7 +8,10 @@ it does. Every bad request then gets a 4xx with a Chinese message, never a 500:
 - Ids in URLs: `<int:pk>` takes no sign (GET /api/v1/x/-1 fell through to the PUT/DELETE
   rule: 405) and no upper bound (a 20-digit id: OverflowError on SQLite, "integer out of
   range" on PostgreSQL from 2147483648 on: 500), and `<pk>` (show, edit, delete, API PUT and
-  DELETE) is any text. Both end at `IdConverter` / `_check_ids`: 404.
+  DELETE) is any text. `IdConverter` (the API's PUT and DELETE now take `<int:pk>` too) and
+  `_check_ids`: 404.
+- Filter values go to SQL as they came (a number to `ilike`: TypeError; a number against a
+  text column on PostgreSQL; "abc" or 20 digits for an integer): filters.checked_filters.
 - `action_post` and `action` with an unknown action: AttributeError on None in
   get_action_permission_name (FAB #2407): 500 on every ModelView (users, roles, import
   history), even for anonymous visitors (no @has_access). 400 here.

@@ -48,15 +48,13 @@ def derived_refusal(col: Col, source: Col, *, kept: bool, source_kept: bool,
     that value against the new number."""
     if can_see_id_numbers() or kept == source_kept:
         return None
+    hidden = stored not in (None, "")
     if source_kept:
+        keep = f"否则请保留显示的「{masked_text(col, stored)}」不变" if hidden else "否则请留空"
         return (f"「{col.header}」由「{source.header}」决定，而您无权查看完整的"
-                f"「{source.header}」，因此不能单独修改：如需修改，请同时填写完整的"
-                f"「{source.header}」；否则请保留显示的「{col.masked(col.type.to_text(stored)) or ''}」不变。"
-                if stored not in (None, "") else
-                f"「{col.header}」由「{source.header}」决定，而您无权查看完整的"
-                f"「{source.header}」，因此不能单独填写：请同时填写完整的「{source.header}」，"
-                f"或留空。")
-    if stored in (None, ""):
+                f"「{source.header}」，因此不能单独修改：请同时填写完整的「{source.header}」，"
+                f"{keep}。")
+    if not hidden:
         return None  # nothing hidden to compare with the new number
     return (f"修改「{source.header}」时，请同时填写与之一致的「{col.header}」"
             f"（原来的「{col.header}」您无权查看）。")
