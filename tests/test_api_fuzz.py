@@ -18,6 +18,7 @@ need a resource life cycle the lists do not promise).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -74,6 +75,7 @@ def live_server(tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
     tokens = {}
     for username in ("admin", "reader"):
         request = urllib.request.Request(
@@ -81,12 +83,12 @@ def live_server(tmp_path_factory):
             headers={"Content-Type": "application/json"},
             data=json.dumps({"username": username, "password": PASSWORD, "provider": "db",
                              "refresh": False}).encode())
-        with urllib.request.urlopen(request, timeout=30) as resp:
+        with direct.open(request, timeout=30) as resp:
             tokens[username] = json.load(resp)["access_token"]
     # The document as the administrator reads it (a reader may not: 403, documented).
     request = urllib.request.Request(f"{base}/api/v1/_openapi",
                                      headers={"Authorization": f"Bearer {tokens['admin']}"})
-    with urllib.request.urlopen(request, timeout=60) as resp:
+    with direct.open(request, timeout=60) as resp:
         (folder / "openapi.json").write_bytes(resp.read())
     (folder / "schemathesis.toml").write_text(CONFIG, encoding="utf-8")
     yield base, tokens, folder
@@ -105,7 +107,9 @@ def test_api_fuzzer_finds_no_server_error_and_no_mismatch(live_server, role):
                "--header", f"Authorization: Bearer {tokens[role]}",
                "--checks", CHECKS, "--max-examples", str(EXAMPLES), "--seed", str(SEED),
                "--workers", "1", "--request-timeout", "60"]
-    run = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=900)
+    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    run = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
+                         timeout=900)
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-12000:]
     assert "Operations:" in report and "generated" in report, report[-3000:]
