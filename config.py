@@ -52,6 +52,10 @@ WTF_CSRF_TIME_LIMIT = None
 MAX_CONTENT_LENGTH = int(os.environ.get("QINGDAN_MAX_UPLOAD_MB", "20")) * 1024 * 1024 + 64 * 1024
 QINGDAN_MAX_UPLOAD_BYTES = int(os.environ.get("QINGDAN_MAX_UPLOAD_MB", "20")) * 1024 * 1024
 QINGDAN_MAX_ROWS = int(os.environ.get("QINGDAN_MAX_ROWS", "200000"))
+# Previews not yet confirmed that a user keeps; uploading more discards the oldest.
+QINGDAN_MAX_OPEN_DRAFTS = int(os.environ.get("QINGDAN_MAX_OPEN_DRAFTS", "5"))
+# A value longer than this is cut (…) in previews; the error workbook keeps it whole.
+QINGDAN_PREVIEW_MAX_CHARS = int(os.environ.get("QINGDAN_PREVIEW_MAX_CHARS", "200"))
 QINGDAN_SEED_ON_FIRST_START = ENV == "development"
 
 QINGDAN_SETTINGS = {}

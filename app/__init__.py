@@ -37,6 +37,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         raise RuntimeError("SECRET_KEY 未设置：生产环境必须通过环境变量 SECRET_KEY 提供密钥；"
                            "本地试用请设置 QINGDAN_ENV=development。")
     os.makedirs(app.instance_path, exist_ok=True)
+    from . import settings
+    settings.bind(app)  # refuses unknown or ill-typed overrides before anything runs
 
     import flask_appbuilder.security.sqla.models  # noqa: F401  (User, for the stamps)
 
@@ -60,7 +62,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         from .web import register_views
         register_views(appbuilder)
         from . import audit
-        audit.listen()
+        audit.guard()
 
     from .cli import register_commands
     register_commands(app)

@@ -12,7 +12,7 @@ from . import db
 from .sheets.declare import sheets
 
 lists_cli = AppGroup("lists", help="清单的模板、导出与导入。")
-qingdan_cli = AppGroup("qingdan", help="部署与演示数据。")
+qingdan_cli = AppGroup("qingdan", help="部署、备份与演示数据。")
 
 
 def _sheet(slug: str):
@@ -49,6 +49,10 @@ def export(slug, out):
     from .sheets.writer import write_export
     sheet = _sheet(slug)
     n = write_export(sheet, records_for_export(sheet, export_query(sheet), db.session), out)
+    if any(c.sensitive for c in sheet.columns):  # ID numbers leave the system: on the log
+        from .audit import record_export
+        record_export(db.session, sheet, n, user_id=None, source="cli")
+        db.session.commit()
     click.echo(f"已导出 {n} 条记录到 {out}", err=True)
 
 
@@ -135,6 +139,84 @@ def seed(force):
     from .seeding import load_seed
     for line in load_seed(force=force):
         click.echo(line, err=True)
+
+
+def _server_guidance(file: str) -> None:
+    """For PostgreSQL and MySQL/MariaDB: their own tools, the exact commands, exit 2."""
+    from .backup import server_steps
+    url = db.engine.url
+    steps = server_steps(url, file)
+    if steps is None:
+        raise click.ClickException(f"不支持备份 {url.get_backend_name()} 数据库。")
+    backup_steps, restore_steps = steps
+    postgres = url.get_backend_name() == "postgresql"
+    name, tool = ("PostgreSQL", "pg_dump") if postgres else ("MySQL/MariaDB", "mysqldump")
+    echo = lambda s="": click.echo(s, err=True)  # noqa: E731
+    echo(f"当前数据库是 {name}（{url.render_as_string(hide_password=True)}）："
+         f"请用数据库自带的 {tool} 备份与恢复，它们在应用运行时也能得到一致的备份。")
+    echo("备份：")
+    for step in backup_steps:
+        echo(f"  {step}")
+    echo("恢复（到一个新的空数据库，核对无误后把 DATABASE_URL 指向它，再重启应用）：")
+    for step in restore_steps:
+        echo(f"  {step}")
+    echo("本命令未执行任何操作。详见 README 的「备份与恢复」。")
+    sys.exit(2)
+
+
+@qingdan_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="覆盖已有的同名文件。")
+def backup(file, force):
+    """备份内置的 SQLite 数据库到 FILE（应用运行时也可执行）。
+
+    PostgreSQL、MySQL/MariaDB：打印 pg_dump / mysqldump 的命令（退出状态 2）。"""
+    from pathlib import Path
+
+    from .backup import BackupRefused, backup_sqlite, sqlite_file
+    try:
+        database = sqlite_file(db.engine.url)
+        if database is None:
+            _server_guidance(file)
+        revision = backup_sqlite(database, Path(file), force=force)
+    except BackupRefused as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(1)
+    size = Path(file).stat().st_size
+    click.echo(f"已备份「{database}」到「{file}」（{size / 1024 / 1024:.1f} MB，"
+               f"数据库版本 {revision}）。", err=True)
+
+
+@qingdan_cli.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True,
+              help="覆盖已有数据的数据库（请先停止所有正在运行的 qingdan 进程）。")
+def restore(file, force):
+    """用 FILE（qingdan backup 生成的备份）恢复内置的 SQLite 数据库。
+
+    PostgreSQL、MySQL/MariaDB：打印 pg_restore / mysql 的命令（退出状态 2）。"""
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+
+    from . import MIGRATIONS_DIR
+    from .backup import BackupRefused, restore_sqlite, sqlite_file
+    scripts = ScriptDirectory(MIGRATIONS_DIR)
+    known = {s.revision for s in scripts.walk_revisions()}
+    try:
+        database = sqlite_file(db.engine.url)
+        if database is None:
+            _server_guidance(file)
+        db.session.remove()
+        db.engine.dispose()  # this process holds no connection to the file it replaces
+        revision = restore_sqlite(Path(file), database, known=known, force=force)
+    except BackupRefused as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(1)
+    click.echo(f"已用「{file}」恢复「{database}」（数据库版本 {revision}）。", err=True)
+    if revision not in scripts.get_heads():
+        click.echo("备份来自较早的程序版本：请运行 `flask --app app db upgrade` 升级数据库，"
+                   "再启动应用。", err=True)
 
 
 def register_commands(app) -> None:

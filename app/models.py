@@ -37,6 +37,19 @@ def now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
+# Who/when stamps of every Record: written by the app, never compared, imported or kept in the
+# audit trail's snapshots (the trail has its own who and when).
+STAMP_FIELDS = ("created_on", "changed_on", "created_by_fk", "changed_by_fk")
+
+
+def stamps(user_id: int | None, on: dt.datetime, *, created: bool) -> dict:
+    """The stamp values of a write by `user_id` at `on` (a creation sets both pairs)."""
+    out = {"changed_on": on, "changed_by_fk": user_id}
+    if created:
+        out.update(created_on=on, created_by_fk=user_id)
+    return out
+
+
 def current_user_id() -> int | None:
     if has_request_context():
         user = getattr(g, "user", None)
@@ -72,6 +85,7 @@ class ValidityWindow:
     """A certificate or policy: valid from a start date to an end date while its typed status
     is 有效. Expiry is derived from the end date, never typed. Subclasses name their dates."""
     VALID, EXPIRED = "有效", "已过期"
+    COMPUTED = {"validity": "有效状态", "expired": "已过期"}  # labels, for a Sheet's `computed`
     starts_attr = "starts_on"
     ends_attr = "ends_on"
 
@@ -147,10 +161,13 @@ class ImportFile(Model):
 
 
 class Change(Model):
-    """One record created, updated or deleted, with its values before and after.
+    """One record created, updated, deleted or restored, with its values before and after.
 
-    Written by every path that changes a list (screens, API, imports): the history of a
-    record, and what an import's undo restores.
+    Written by every path that changes a list (app/sheets/records.py for screens, API and
+    restore; the import engine in bulk; review-batch actions), with where it came from
+    (`source`, see app/audit.py), the record's key as people name it and the reason when one
+    was given. Never edited or deleted by the application: the history of a record, the
+    操作日志, and what an import's undo restores.
     """
     __tablename__ = "qd_change"
 
@@ -166,9 +183,33 @@ class Change(Model):
     batch = relationship("ImportBatch", back_populates="changes")
     changed_on = Column(DateTime, nullable=False, default=now)
     changed_by_fk = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    changed_by = relationship("User", foreign_keys=[changed_by_fk])
     summary = Column(Text, nullable=True)
+    source = Column(String(20), nullable=False, default="other")  # app/audit.py SOURCES
+    record_key = Column(String(255), nullable=True)   # the record's key, as people name it
+    reason = Column(Text, nullable=True)
+    restored_version = Column(Integer, nullable=True)  # a restore: the version brought back
 
     __table_args__ = (
         # the history screen of one record
         Index("ix_qd_change_record", "slug", "record_id"),
+        # the 操作日志, newest first, and its filters
+        Index("ix_qd_change_changed_on", "changed_on"),
+        Index("ix_qd_change_changed_by", "changed_by_fk"),
     )
+
+
+class ExportRecord(Model):
+    """An export of a list that holds ID numbers: who, when, which list, how many rows, with
+    which filter. Never edited or deleted by the application."""
+    __tablename__ = "qd_export_log"
+
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(40), nullable=False)
+    list_title = Column(String(60), nullable=False)
+    created_on = Column(DateTime, nullable=False, default=now, index=True)
+    created_by_fk = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    created_by = relationship("User", foreign_keys=[created_by_fk])
+    source = Column(String(10), nullable=False, default="web")  # web / cli
+    rows = Column(Integer, nullable=False)
+    filters = Column(Text, nullable=True)  # the list page's filter, as its query string

@@ -8,8 +8,11 @@ A batch row (qd_review_batch) is created on demand: a (year, period, category) t
 name but that has no row is a 草稿 of revision 1. Reviews of an approved or published batch
 are read-only everywhere (Sheet.locked of the reviews list: forms, API, import, undo).
 
-Each action owns its transaction and raises BatchRefused (Chinese) for a transition the
-batch's status does not allow; the views only call them.
+Each action owns its transaction, locks its batch first (lock_batches: the lock every write
+to its reviews takes too, so that a save and an approval sent at the same moment are one
+after the other) and raises BatchRefused (Chinese) for a transition the batch's status does
+not allow; the views only call them. Each transition is on the audit trail (source 流程操作:
+status old → new, the reason of a withdrawal).
 """
 from __future__ import annotations
 
@@ -17,9 +20,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from . import audit
 from .lists.agencies import (
     BATCH_APPROVED,
     BATCH_DRAFT,
@@ -28,10 +31,15 @@ from .lists.agencies import (
     REVIEW_GRADES,
     Review,
     ReviewBatch,
+    lock_batches,
 )
 from .models import now
+from .sheets.snapshots import snapshot
 
 PUBLISHED_EVENT, WITHDRAWN_EVENT = "发布", "撤回修订"
+TRAIL = "review_batches"  # the batches' slug on the audit trail
+audit.subject(TRAIL, "盲审批次", {"status": "状态", "revision": "修订版本",
+                                  "approved_on": "审核时间", "published_on": "发布时间"})
 
 
 class BatchRefused(Exception):
@@ -115,41 +123,43 @@ def _user_name(session: Session, user_id: int | None) -> str:
 
 
 def _batch_for_update(session: Session, key: tuple) -> ReviewBatch:
-    """The batch row, locked; created (草稿, revision 1) when the reviews name a batch that
-    has none yet. A batch no review names is not one."""
-    year, period, category = key
-    stmt = sa.select(ReviewBatch).where(ReviewBatch.year == year, ReviewBatch.period == period,
-                                        ReviewBatch.category == category).with_for_update()
-    batch = session.scalar(stmt)
+    """The batch row, locked until the action commits (lock_batches: the same lock every
+    write to its reviews takes first); created (草稿, revision 1) when the reviews name a
+    batch that has none yet. A batch no review names is not one."""
+    batch = lock_batches(session, [key])[key]
     if batch is not None:
         return batch
+    year, period, category = key
     exists = session.scalar(sa.select(Review.id).where(
         Review.year == year, Review.period == period, Review.category == category).limit(1))
     if exists is None:
         raise BatchRefused(f"{batch_name(key)}没有任何盲审结果，不是一个批次：请先录入或导入盲审结果")
+    # The key is held by lock_batches: no one else can be creating this row meanwhile.
     batch = ReviewBatch(year=year, period=period, category=category, status=BATCH_DRAFT,
                         revision=1, history=[])
     session.add(batch)
-    session.flush()  # someone creating it at the same moment: IntegrityError, see _act
+    session.flush()
     return batch
 
 
-def _act(session: Session, key: tuple, change) -> ReviewBatch:
-    """Run one transition in its own transaction: committed, or rolled back and re-raised.
-    Two people creating the same batch row at once: the second tries again, on theirs."""
-    for attempt in (1, 2):
-        try:
-            batch = _batch_for_update(session, key)
-            change(batch)
-            session.commit()
-            return batch
-        except IntegrityError:
-            session.rollback()
-            if attempt == 2:
-                raise
-        except Exception:
-            session.rollback()
-            raise
+def _act(session: Session, key: tuple, change, what: str, user_id: int | None,
+         reason: str | None = None) -> ReviewBatch:
+    """Run one transition in its own transaction, recorded on the audit trail: committed, or
+    rolled back and re-raised."""
+    try:
+        batch = _batch_for_update(session, key)
+        before = snapshot(batch)
+        change(batch)
+        session.flush()
+        actor = audit.Actor(user_id=user_id, source=audit.WORKFLOW, reason=reason)
+        audit.write_changes(session, [audit.change_row(
+            TRAIL, batch.id, "update", before, snapshot(batch), actor,
+            record_key=batch_name(key), version_after=batch.version, summary=what)])
+        session.commit()
+        return batch
+    except Exception:
+        session.rollback()
+        raise
 
 
 def _require(batch: ReviewBatch, status: str, action: str) -> None:
@@ -163,7 +173,7 @@ def approve(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
     def change(batch):
         _require(batch, BATCH_DRAFT, "审核通过")
         batch.status, batch.approved_on, batch.approved_by_fk = BATCH_APPROVED, now(), user_id
-    return _act(session, key, change)
+    return _act(session, key, change, "审核通过", user_id)
 
 
 def send_back(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
@@ -171,7 +181,7 @@ def send_back(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
     def change(batch):
         _require(batch, BATCH_APPROVED, "退回")
         batch.status, batch.approved_on, batch.approved_by_fk = BATCH_DRAFT, None, None
-    return _act(session, key, change)
+    return _act(session, key, change, "退回", user_id)
 
 
 def publish(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
@@ -182,7 +192,7 @@ def publish(session: Session, key: tuple, user_id: int | None) -> ReviewBatch:
         batch.status, batch.published_on, batch.published_by_fk = BATCH_PUBLISHED, stamp, user_id
         batch.history = [*(batch.history or []), _event(session, PUBLISHED_EVENT, batch, stamp,
                                                         user_id)]
-    return _act(session, key, change)
+    return _act(session, key, change, "发布", user_id)
 
 
 def withdraw(session: Session, key: tuple, user_id: int | None, note: str) -> ReviewBatch:
@@ -200,7 +210,7 @@ def withdraw(session: Session, key: tuple, user_id: int | None, note: str) -> Re
         batch.status = BATCH_DRAFT
         batch.approved_on = batch.approved_by_fk = None
         batch.published_on = batch.published_by_fk = None
-    return _act(session, key, change)
+    return _act(session, key, change, "撤回修订", user_id, note[:500])
 
 
 def _event(session: Session, name: str, batch: ReviewBatch, stamp: dt.datetime,

@@ -1,8 +1,10 @@
 """Domain settings: the bureau's local rules and dictionaries, kept as data.
 
 Each can be overridden in config (environment variable QINGDAN_SETTINGS pointing at a JSON
-file, or the Flask config key of the same name). Code reads them through `setting()`, so a
-rule never hard-codes a threshold or a dictionary.
+file, or the Flask config key of the same name). `create_app` binds them (`bind`): an unknown
+name or a value of the wrong kind stops the start with a message, rather than being ignored.
+Code reads them through `setting()`, so a rule never hard-codes a threshold or a dictionary;
+inside an application that is its bound settings, outside any (unit use) the defaults.
 """
 from __future__ import annotations
 
@@ -41,12 +43,38 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+EXTENSION = "qingdan.settings"
+
+
+def _same_kind(default, value) -> bool:
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def bind(app) -> None:
+    """Check the configured overrides (QINGDAN_SETTINGS) and bind the settings to the app."""
+    overrides = app.config.get("QINGDAN_SETTINGS") or {}
+    if not isinstance(overrides, dict):
+        raise RuntimeError("QINGDAN_SETTINGS 应为一个 JSON 对象：{设置项: 值, …}")
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if unknown:
+        raise RuntimeError(f"QINGDAN_SETTINGS 中有未知的设置项：{'、'.join(unknown)}。"
+                           f"可用的设置项：{'、'.join(DEFAULTS)}")
+    wrong = [name for name, value in overrides.items() if not _same_kind(DEFAULTS[name], value)]
+    if wrong:
+        raise RuntimeError(f"QINGDAN_SETTINGS 中这些设置项的值类型不对：{'、'.join(wrong)}"
+                           "（应与 app/settings.py 中的默认值同类：列表、字典、数字或文字）")
+    app.extensions[EXTENSION] = {**DEFAULTS, **overrides}
+
+
 def setting(name: str):
     if has_app_context():
-        overrides = current_app.config.get("QINGDAN_SETTINGS") or {}
-        if name in overrides:
-            return overrides[name]
-    return DEFAULTS[name]
+        bound = current_app.extensions.get(EXTENSION)
+        if bound is None:
+            raise RuntimeError("领域设置尚未绑定到应用：应用应由 app.create_app() 创建")
+        return bound[name]
+    return DEFAULTS[name]  # no application (unit use of the rules): the defaults
 
 
 def setting_decimal(name: str, key: str | None = None) -> Decimal | None:

@@ -11,13 +11,20 @@ decisions (沪府发〔2015〕46号 …) and of certificates, reports and polici
 The workbooks are written by the application's own exporter (`write_export`) from plain
 objects, so they are exactly what an export of these records would look like, and
 `app/seeding.py` loads them through the import engine like any upload. The build is
-deterministic: a fixed random seed, and no date depends on the day it runs.
+deterministic, to the byte: a fixed random seed, no date that depends on the day it runs, and
+the workbooks' own timestamps pinned, so that rebuilding rewrites no file whose data did not
+change.
+
+Demo data is optional per list: `records()` gives it for the lists it knows, and a list it
+does not know (a new one) simply has no seed file and starts empty.
 """
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,6 +34,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import flask_appbuilder.security.sqla.models  # noqa: E402,F401  (User: the models refer to it)
+from openpyxl.packaging.core import DocumentProperties  # noqa: E402
+from openpyxl.xml.functions import fromstring, tostring  # noqa: E402
 from stdnum.cn import ric, uscc  # noqa: E402
 
 import app.lists  # noqa: E402,F401  (registers every Sheet)
@@ -36,6 +45,8 @@ from app.sheets.declare import Sheet, sheets  # noqa: E402
 from app.sheets.writer import write_export  # noqa: E402
 
 SEED = 20151201
+STAMP = dt.datetime(2015, 12, 1)  # every workbook's creation, modification and zip entry time
+CORE_PROPERTIES = "docProps/core.xml"
 D = dt.date
 VERSION = "2015版"
 BUREAU = "上海市安全生产监督管理局"
@@ -919,14 +930,40 @@ def records() -> dict[str, list]:
 
 
 def build(out_dir) -> dict[str, int]:
-    """Write <out_dir>/<slug>.xlsx for every list; returns slug -> number of records."""
+    """Write <out_dir>/<slug>.xlsx for every list that `records()` has demo data for;
+    returns slug -> number of records. Lists without demo data get no file."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = records()
-    missing = [s.slug for s in sheets if s.slug not in data]
-    if missing:
-        raise RuntimeError(f"no demo data for {missing}")
-    return {s.slug: write_export(s, data[s.slug], out_dir / f"{s.slug}.xlsx") for s in sheets}
+    unknown = sorted(set(data) - {s.slug for s in sheets})
+    if unknown:
+        raise RuntimeError(f"demo data for lists that are not declared: {unknown}")
+    counts = {}
+    for sheet in sheets:
+        if sheet.slug in data:
+            path = out_dir / f"{sheet.slug}.xlsx"
+            counts[sheet.slug] = write_export(sheet, data[sheet.slug], path)
+            pin_timestamps(path)
+    return counts
+
+
+def pin_timestamps(path: Path) -> None:
+    """Give a workbook fixed timestamps: openpyxl writes the time of saving into its document
+    properties (dcterms:created/modified) and into every zip entry's date."""
+    with zipfile.ZipFile(path) as old:
+        members = [(info, old.read(info)) for info in old.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as new:
+        for info, content in members:
+            if info.filename == CORE_PROPERTIES:
+                properties = DocumentProperties.from_tree(fromstring(content))
+                properties.created = properties.modified = STAMP
+                content = tostring(properties.to_tree())
+            pinned = zipfile.ZipInfo(info.filename, date_time=STAMP.timetuple()[:6])
+            pinned.compress_type = zipfile.ZIP_DEFLATED
+            pinned.external_attr = info.external_attr
+            new.writestr(pinned, content)
+    path.write_bytes(buf.getvalue())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+ROOT = Path(__file__).resolve().parents[1]
+# ../shared beside the repository: the spec and the sample files (QINGDAN_SHARED elsewhere,
+# e.g. for a copy of the repository in a temporary directory).
+SHARED = Path(os.environ.get("QINGDAN_SHARED") or ROOT.parent / "shared")
+SAMPLES = SHARED / "samples"
+SPEC = SHARED / "spec" / "lists.md"
 DATABASES = [d.strip() for d in os.environ.get(
     "QINGDAN_TEST_DATABASES", "sqlite,postgresql,mariadb").split(",") if d.strip()]
 PG = os.environ.get("QINGDAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from conftest import api_token, login
-from test_web import add, fetch, make_expert, make_power
+from factories import add, fetch, make_expert, make_power
 
 from app.lists.experts import Expert
 
@@ -150,4 +150,4 @@ def test_api_messages_are_chinese(app, client, expert):
         chinese(resp)
     headers = api_token(client, "admin")
     resp = client.post("/api/v1/experts/", json={"nonsense": 1}, headers=headers)
-    assert resp.status_code == 422 and "没有这一项" in chinese(resp)
+    assert resp.status_code == 422 and "不是「安全生产专家库」的字段" in chinese(resp)

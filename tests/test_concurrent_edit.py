@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from conftest import api_token, login
+from factories import add, fetch
 
 from app import db
 from app.lists.deposits import Enterprise
@@ -17,21 +18,11 @@ STALE = "保存未完成：您打开此记录后，它已被其他人修改"
 
 
 def create(app) -> int:
-    with app.app_context():
-        enterprise = Enterprise(**FORM)
-        db.session.add(enterprise)
-        db.session.commit()
-        pk = enterprise.id
-        db.session.remove()
-    return pk
+    return add(app, Enterprise(**FORM))
 
 
 def stored(app, pk) -> Enterprise:
-    with app.app_context():
-        enterprise = db.session.get(Enterprise, pk)
-        db.session.expunge(enterprise)
-        db.session.remove()
-    return enterprise
+    return fetch(app, Enterprise, pk)
 
 
 def version_in(page: str) -> str:

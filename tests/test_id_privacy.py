@@ -13,8 +13,8 @@ import re
 import openpyxl
 import pytest
 from conftest import api_token, login, xlsx
+from factories import EXPERT_FORM, add, fetch, id_number, make_expert, make_power
 from test_imports_web import draft_id_of, upload
-from test_web import EXPERT_FORM, add, fetch, id_number, make_expert, make_power
 
 from app.lists.experts import Expert
 
@@ -52,8 +52,9 @@ _DATE_FORMATS = ("{y}{m:02d}{d:02d}", "{y}-{m:02d}-{d:02d}", "{y}-{m}-{d}", "{y}
 
 def revealed(texts: list[str], number: str) -> set[int]:
     """The positions (0-17) of `number` that these texts give away: the number itself, its
-    birth date in any usual format, what a mask leaves visible, and any run of 5 or more of
-    its hidden digits that shows elsewhere (which, put in the mask's gap, rebuilds it)."""
+    birth date in any usual format (or the year of it, as a date half masked shows it), what a
+    mask leaves visible, and any run of 5 or more of its hidden digits that shows elsewhere
+    (which, put in the mask's gap, rebuilds it)."""
     whole = "\n".join(texts)
     known = set(range(6))  # the region is shown on purpose
     if number in whole or number in re.sub(r"[\s-]", "", whole):
@@ -61,6 +62,8 @@ def revealed(texts: list[str], number: str) -> set[int]:
     y, m, d = int(number[6:10]), int(number[10:12]), int(number[12:14])
     if any(f.format(y=y, m=m, d=d) in whole for f in _DATE_FORMATS):
         known |= set(range(6, 14))
+    if re.search(rf"(?<!\d){y}(?:[-/.年]|\d\d[-/.*])", whole):  # the year of a date, masked or not
+        known |= set(range(6, 10))
     for shown in re.findall(r"(?<![\dA-Za-z*])[\dXx*]{18}(?![\dA-Za-z*])", whole):
         if shown[:6] == number[:6] and "*" in shown:  # a masked reading of a number
             known |= {i for i, ch in enumerate(shown) if ch != "*" and ch == number[i]}
@@ -95,7 +98,8 @@ def text_of_response(resp) -> str:
 
 
 def everything(app, role: str | None, pk: int) -> list[str]:
-    """All a role can fetch about the expert: screens, API, downloads, imports, messages."""
+    """All a role can fetch about the expert: screens (its page holds its change history),
+    API, downloads, imports, the logs, messages."""
     c = app.test_client()
     if role:
         login(c, role)
@@ -111,7 +115,8 @@ def everything(app, role: str | None, pk: int) -> list[str]:
     for url in ("/", "/experts/list/", "/experts/list/?psize_ExpertsView=100",
                 "/experts/list/?_flt_0_name=王", f"/experts/show/{pk}", f"/experts/edit/{pk}",
                 "/experts/add", "/lists/experts/export", "/lists/experts/template",
-                f"/powers/table/{power}", "/lists/powers/single-tables", "/imports/list/"):
+                f"/powers/table/{power}", "/lists/powers/single-tables", "/imports/list/",
+                "/audit/", "/audit/export", "/records/deleted/experts", "/export-log/list/"):
         fetch_text("get", url)
     for url in ("/api/v1/experts/?q=(page_size:500)", f"/api/v1/experts/{pk}",
                 "/api/v1/experts/_info", "/api/v1/experts/?q=(columns:!(id_number,birth_date))",

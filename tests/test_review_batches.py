@@ -3,9 +3,9 @@ read-only on screens, API, import and undo; a correction is a new, visible revis
 from __future__ import annotations
 
 import pytest
+from conftest import api_token, xlsx
 from conftest import login as first_login
-from conftest import xlsx
-from test_web import api_token, text_of
+from factories import plan_of, text_of
 
 from app import db
 from app.lists.agencies import Review, ReviewBatch
@@ -81,11 +81,9 @@ def review_row(r: Review, credit_code: str, **changes) -> list:
     return list(values.values())
 
 
-def plan_of(app, rows):
+def reviews_plan(app, rows):
     with app.app_context():
-        plan = build_plan(sheets["reviews"], xlsx([HEADERS, *rows]), "盲审.xlsx",
-                          session=db.session)
-        return plan
+        return plan_of(db.session, "reviews", xlsx([HEADERS, *rows]), "盲审.xlsx")
 
 
 # ---------------------------------------------------------------------------- the screen
@@ -207,7 +205,7 @@ def test_import_into_a_published_batch_is_an_error_and_writes_nothing(seeded):
     added = review_row(a1, codes["A1-02"], blind_no="A1-99")
     same = review_row(review(seeded, "A1-03"), codes["A1-03"])
     draft = review_row(a2, codes["A2-02"], score=85.0)
-    plan = plan_of(seeded, [changed, added, same, draft])
+    plan = reviews_plan(seeded, [changed, added, same, draft])
     actions = [r.action for r in plan.rows]
     assert actions == ["error", "error", "unchanged", "update"]
     messages = [str(i) for i in plan.errors]

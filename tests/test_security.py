@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import login
-from test_web import EXPERT_FORM, add, api_token, fetch, make_agency, make_expert, text_of
+from conftest import api_token, login
+from factories import EXPERT_FORM, add, fetch, make_agency, make_expert, text_of
 
 from app import db
 from app.lists.agencies import Agency
@@ -18,6 +18,7 @@ from app.web.security import (
     PERM_EXPORT,
     PERM_IMPORT,
     PERM_PUBLISH,
+    PERM_RESTORE,
     PERM_SEE_ID,
     PERM_UNDO,
     PUBLIC,
@@ -51,7 +52,7 @@ def test_roles_are_defined_in_code(app):
     assert ("can_get", "ExpertsApi") in reader and ("can_post", "ExpertsApi") not in reader
     assert {PERM_IMPORT, PERM_EXPORT, PERM_UNDO} <= clerk
     assert PERM_SEE_ID not in clerk and PERM_PUBLISH not in clerk
-    assert clerk | {PERM_PUBLISH, PERM_SEE_ID} == head
+    assert clerk | {PERM_PUBLISH, PERM_SEE_ID, PERM_RESTORE} == head
     assert PERM_EXPORT in reader and PERM_IMPORT not in reader and PERM_SEE_ID not in reader
     assert ("can_table", "PowersView") in reader
     assert ("menu_access", "安全生产专家库") in reader and ("menu_access", "专家库") in reader
@@ -200,7 +201,7 @@ def test_edit_form_does_not_reveal_the_number_and_keeps_it(app, client, expert):
     resp = client.post(f"/experts/edit/{expert}", data=dict(form, term_ends_on="2000-01-01"))
     assert resp.status_code == 200 and whole not in resp.get_data(as_text=True)
     # a new number typed in replaces it
-    from test_web import id_number
+    from factories import id_number
     new = id_number(seq=77)
     assert client.post(f"/experts/edit/{expert}",
                        data=dict(form, id_number=new)).status_code == 302

@@ -8,13 +8,13 @@ import pathlib
 from decimal import Decimal
 
 import pytest
+from conftest import SAMPLES
 
 from app.sheets import values as v
 from app.sheets.values import ValueProblem
 
 D = dt.date
 
-SAMPLES = pathlib.Path("/work/shared/samples")
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 

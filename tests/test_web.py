@@ -9,120 +9,34 @@ from decimal import Decimal
 
 import pytest
 from conftest import api_token, login
+from factories import (
+    EXPERT_FORM,
+    TODAY,
+    add,
+    count,
+    credit_code,
+    fetch,
+    make_agency,
+    make_duty,
+    make_enterprise,
+    make_expert,
+    make_power,
+    make_qualification,
+    text_of,
+)
 from sqlalchemy import event
 from werkzeug.datastructures import MultiDict
 
 from app import db
 from app.lists.agencies import Agency, Interview, Qualification, Review
-from app.lists.deposits import Deposit, Enterprise, Policy
+from app.lists.deposits import Deposit, Policy
 from app.lists.experts import Expert
-from app.lists.powers import Duty, Power
-
-TODAY = dt.date.today()
-
-# ---------------------------------------------------------------------------- data helpers
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-def id_number(birth: str = "19620315", seq: int = 1, region: str = "310110") -> str:
-    """A valid 18-digit ID number (GB 11643 check character)."""
-    body = f"{region}{birth}{seq:03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS)) % 11]
-
-
-def credit_code(n: int) -> str:
-    """A valid 统一社会信用代码 (GB 32100 check character)."""
-    body = f"91310000{n:09d}"
-    total = sum(_USCC.index(c) * pow(3, i, 31) for i, c in enumerate(body))
-    return body + _USCC[(31 - total % 31) % 31]
-
-
-def text_of(resp) -> str:
-    """A page's visible text (scripts and tags removed)."""
-    html = re.sub(r"<script.*?</script>", " ", resp.get_data(as_text=True), flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def add(app, *objs):
-    with app.app_context():
-        for obj in objs:
-            db.session.add(obj)
-        db.session.commit()
-        ids = [obj.id for obj in objs]
-        db.session.remove()
-    return ids[0] if len(ids) == 1 else ids
-
-
-def fetch(app, model, pk):
-    with app.app_context():
-        obj = db.session.get(model, pk)
-        if obj is not None:
-            db.session.expunge(obj)
-        return obj
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.query(model).count()
-
-
-def make_expert(n: int = 1, **kw) -> Expert:
-    values = dict(name=f"专家{n}", id_number=id_number(seq=n), employer="上海化工研究院",
-                  title_level="正高级", speciality="危险化学品", expert_type="普通专家",
-                  appointed_on=dt.date(2020, 1, 1), term_ends_on=dt.date(2025, 12, 31),
-                  status="在聘")
-    values.update(kw)
-    return Expert(**values)
-
-
-def make_agency(n: int = 1, **kw) -> Agency:
-    values = dict(name=f"技术服务机构{n:02d}", credit_code=credit_code(n), org_type="企业",
-                  legal_representative="李明", address="上海市浦东新区", status="正常")
-    values.update(kw)
-    return Agency(**values)
-
-
-def make_qualification(agency, n: int, category="安全评价", expires=None, **kw):
-    values = dict(agency=agency, category=category, grade="甲级", cert_no=f"APJ-{n:04d}",
-                  issuer="上海市安全生产监督管理局", issued_on=TODAY - dt.timedelta(days=400),
-                  expires_on=expires or TODAY + dt.timedelta(days=400), scope="化工",
-                  status="有效")
-    values.update(kw)
-    return Qualification(**values)
-
-
-def make_enterprise(n: int = 1, **kw) -> Enterprise:
-    values = dict(name=f"生产经营单位{n}", credit_code=credit_code(500 + n), district="浦东新区",
-                  industry="危化品生产", size="中型")
-    values.update(kw)
-    return Enterprise(**values)
-
-
-def make_power(code="XK001", **kw) -> Power:
-    values = dict(list_version="2015版", code=code, category="行政许可", name="危险化学品经营许可",
-                  implementing_body="上海市安全生产监督管理局", levels="市级",
-                  legal_basis="【法律】《安全生产法》第二十条", procedure="受理、审查、决定",
-                  content="许可证核发", objects="企业法人", charged=False, status="在用")
-    values.update(kw)
-    return Power(**values)
-
-
-def make_duty(power, stage, seq=1, **kw) -> Duty:
-    values = dict(power=power, stage=stage, seq=seq, matter=f"{stage}责任{seq}",
-                  accountability_cases="未依法履职", accountability_basis="《行政许可法》")
-    values.update(kw)
-    return Duty(**values)
+from app.lists.powers import Power
 
 
 @pytest.fixture
 def as_reader(client):
     return login(client, "reader")
-
-
-EXPERT_FORM = dict(name="张伟", id_number=id_number(seq=21), employer="上海化工研究院",
-                   title_level="正高级", speciality="危险化学品", expert_type="普通专家",
-                   appointed_on="2020-01-01", term_ends_on="2025-12-31", status="在聘")
 
 
 # ---------------------------------------------------------------------------- menus and pages
@@ -460,33 +374,45 @@ def test_adding_from_a_records_related_list_prefills_the_parent(app, as_clerk):
 
 
 # ---------------------------------------------------------------------------- threads
-def test_filters_are_per_request_under_threads(app):
-    """FAB #2366: one Filters object per view, shared by concurrent requests."""
-    names = [f"线程专家{chr(0x7532 + i)}" for i in range(8)]  # 甲乙丙丁…
-    add(app, *[make_expert(i + 1, name=name) for i, name in enumerate(names)])
-    failures, errors = [], []
-    barrier = threading.Barrier(len(names))
+def test_filters_are_per_request_under_threads(app, monkeypatch):
+    """FAB #2366: one Filters object per view, shared by concurrent requests. The interleaving
+    that shows it is forced: request A fills its filters, request B fills its own, then A
+    runs its query and renders. With one shared object, A's page shows B's expert."""
+    from app.web import screens
+    first, second = "线程专家甲", "线程专家乙"
+    add(app, make_expert(1, name=first), make_expert(2, name=second))
+    first_filled, second_filled = threading.Event(), threading.Event()
+    apply_filter_args = screens.apply_filter_args
+
+    def interleaved(filters, args, *rest, **kw):
+        name = args.get("_flt_0_name")
+        if name == second:
+            assert first_filled.wait(30), "request A never filled its filters"
+        apply_filter_args(filters, args, *rest, **kw)
+        if name == first:
+            first_filled.set()
+            assert second_filled.wait(30), "request B never filled its filters"
+        else:
+            second_filled.set()
+
+    clients = {name: login(app.test_client(), "clerk") for name in (first, second)}
+    monkeypatch.setattr(screens, "apply_filter_args", interleaved)
+    pages, errors = {}, []
 
     def worker(name):
         try:
-            client = app.test_client()
-            login(client, "clerk")
-            barrier.wait()
-            for _ in range(10):
-                page = text_of(client.get(f"/experts/list/?_flt_0_name={name}"))
-                others = [n for n in names if n != name and n in page]
-                if name not in page or others:
-                    failures.append((name, others))
+            pages[name] = text_of(clients[name].get(f"/experts/list/?_flt_0_name={name}"))
         except Exception as exc:  # noqa: BLE001  (reported below)
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in names]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (first, second)]
     for th in threads:
         th.start()
     for th in threads:
-        th.join()
-    assert not errors
-    assert not failures, failures[:5]
+        th.join(60)
+    assert not errors and set(pages) == {first, second}, errors
+    for name, other in ((first, second), (second, first)):
+        assert name in pages[name] and other not in pages[name], name
 
 
 def test_each_request_gets_its_own_filters(app):

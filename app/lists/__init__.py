@@ -1,12 +1,24 @@
 """The bureau's lists: one module per family, each holding its models and Sheet declarations.
 
-Importing this package registers every Sheet in `app.sheets.declare.sheets`, families in
-dependency order (parents before children): the import order below IS the registry order, so
-it must not be sorted alphabetically. A new list is one more declaration in its family's
-module (or one more module imported here).
+Importing this package imports every module in it and then seals the registry
+(`app.sheets.declare.sheets`): the order of the lists comes from the relations they declare
+(parents before children) and from `Sheet.menu_order`, never from the order of the modules.
+A new list is one model and one Sheet in its family's module; a new family is one more
+module here, found without being named anywhere.
+
+    powers.py     powers, responsibilities, reforms           (权责清单)
+    experts.py    experts                                     (专家库)
+    agencies.py   agencies, qualifications, reviews, interviews (技术服务机构)
+    deposits.py   enterprises, policies, deposits             (抵押金与保险)
 """
-# isort: skip_file
-from . import powers  # noqa: F401  powers, responsibilities, reforms
-from . import experts  # noqa: F401  experts
-from . import agencies  # noqa: F401  agencies, qualifications, reviews, interviews
-from . import deposits  # noqa: F401  enterprises, policies, deposits
+import importlib
+import pkgutil
+
+import flask_appbuilder.security.sqla.models  # noqa: F401  (User: the stamps refer to it)
+
+from app.sheets.declare import sheets
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+sheets.seal()

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import relationship
 
-from app.models import Record, ValidityWindow
+from app.models import Record, ValidityWindow, now
 from app.settings import setting
 from app.sheets.declare import Col, Problem, Sheet, error, sheets, warning
+from app.sheets.rules import dates_in_order
 from app.sheets.types import CreditCode, Date, Enum, Integer, LongText, Multi, Phone, Score, Text
 
 GROUP = "技术服务机构"
@@ -91,8 +92,6 @@ class Agency(Record):
     interviews = relationship("Interview", back_populates="agency",
                               order_by=lambda: Interview.interviewed_on)
 
-    __table_args__ = (sa.UniqueConstraint("credit_code", name="uq_qd_agency_key"),)
-
     def is_dual_qualified(self, on: dt.date | None = None) -> bool:
         """Holds valid 安全评价 and 职业卫生技术服务 certificates on the day `on` (today)."""
         on = on or dt.date.today()
@@ -140,8 +139,6 @@ class Qualification(ValidityWindow, Record):
     scope = sa.Column(sa.Text, nullable=False)
     status = sa.Column(sa.String(10), nullable=False, index=True)
 
-    __table_args__ = (sa.UniqueConstraint("cert_no", name="uq_qd_qualification_key"),)
-
     def __str__(self):
         return f"{self.cert_no} {self.category}{self.grade}"
 
@@ -168,9 +165,6 @@ class Review(Record):
     problems = sa.Column(sa.Text)
     site_check = sa.Column(sa.String(10))
     measure = sa.Column(sa.String(10))
-
-    __table_args__ = (sa.UniqueConstraint("year", "period", "category", "blind_no",
-                                          name="uq_qd_review_key"),)
 
     @property
     def batch_key(self) -> tuple[int, int, str]:
@@ -239,16 +233,77 @@ class ReviewBatch(Record):
                 f"category={self.category!r}, status={self.status!r})")
 
 
-def batch_statuses(session, keys: Iterable[tuple]) -> dict[tuple, ReviewBatch]:
-    """The batch rows of those of the given (year, period, category) keys that have one."""
-    wanted = {tuple(k) for k in keys if None not in tuple(k)}
-    if not wanted:
-        return {}
-    rows = session.scalars(sa.select(ReviewBatch).where(
-        ReviewBatch.year.in_({k[0] for k in wanted}),
-        ReviewBatch.period.in_({k[1] for k in wanted}),
-        ReviewBatch.category.in_({k[2] for k in wanted})))
-    return {b.key: b for b in rows if b.key in wanted}
+# A batch row that only holds a batch's key, inside one transaction: see lock_batches.
+PLACEHOLDER_REVISION = 0
+
+
+def lock_batches(session, keys: Iterable[tuple]) -> dict[tuple, ReviewBatch | None]:
+    """The batch rows of these (year, period, category) keys as they are now, each locked
+    until the transaction ends (None: no row yet, a draft of revision 1).
+
+    Every write to a review and every workflow action calls this in the transaction of its
+    write, before deciding: a 科长's 审核通过 and a clerk's save sent at the same moment are
+    then one after the other, never interleaved (issue 6 §6). PostgreSQL and MariaDB lock the
+    row (SELECT … FOR UPDATE). A key without a row is held by a placeholder row, inserted and
+    deleted again in this transaction: its unique key makes whoever creates the batch
+    meanwhile wait for our commit, and nothing is left behind. SQLite has one writer at a
+    time: the placeholder's INSERT, the first write, takes the database's write lock, so
+    what is read next cannot change before our commit.
+    """
+    table = ReviewBatch.__table__
+    dialect = session.get_bind().dialect.name
+    wanted = sorted({tuple(k) for k in keys if _storable(tuple(k))},
+                    key=lambda k: tuple(map(str, k)))  # one order for all: no deadlock
+    out: dict[tuple, ReviewBatch | None] = {}
+    for key in wanted:
+        batch = _locked_batch(session, key) if dialect == "postgresql" else None
+        if batch is None:  # PostgreSQL: no row (the usual case needs no placeholder)
+            session.execute(_placeholder(dialect, key))
+            batch = _locked_batch(session, key)
+        if batch is not None and batch.revision == PLACEHOLDER_REVISION:  # ours, not committed
+            session.execute(sa.delete(table).where(table.c.id == batch.id))
+            session.expunge(batch)
+            batch = None
+        out[key] = batch
+    return out
+
+
+def _storable(key: tuple) -> bool:
+    """Whether a batch row could have this key. One that could not (a missing part, a period
+    beyond the integer column) names no batch, and the review's own write will be refused."""
+    year, period, category = key
+    return (all(isinstance(n, int) and not isinstance(n, bool) and -2**31 <= n < 2**31
+                for n in (year, period))
+            and isinstance(category, str) and 0 < len(category) <= 20)
+
+
+def _locked_batch(session, key: tuple) -> ReviewBatch | None:
+    year, period, category = key
+    return session.scalar(
+        sa.select(ReviewBatch).where(ReviewBatch.year == year, ReviewBatch.period == period,
+                                     ReviewBatch.category == category)
+        .with_for_update().execution_options(populate_existing=True))
+
+
+def _placeholder(dialect: str, key: tuple):
+    """INSERT a placeholder for the key unless its row exists. MariaDB: ON DUPLICATE KEY
+    UPDATE, which locks an existing row exclusively (INSERT IGNORE would take a shared lock,
+    and two writers upgrading theirs deadlock); no SELECT … FOR UPDATE before it, whose gap
+    lock on a missing key deadlocks two writers inserting into the same gap."""
+    year, period, category = key
+    stamp = now()
+    values = dict(year=year, period=period, category=category, status=BATCH_DRAFT,
+                  revision=PLACEHOLDER_REVISION, version=1, created_on=stamp, changed_on=stamp)
+    table = ReviewBatch.__table__
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert
+        return insert(table).values(values).on_duplicate_key_update(year=table.c.year)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(values).on_conflict_do_nothing(
+        index_elements=["year", "period", "category"])
 
 
 def batch_lock_reason(batch: ReviewBatch | None) -> str | None:
@@ -265,10 +320,11 @@ def batch_lock_reason(batch: ReviewBatch | None) -> str | None:
 
 
 def review_locks(session, records: list[dict]) -> list[str | None]:
-    """Sheet.locked of 报告盲审结果: a review of an approved or published batch is read-only
-    (one query for all the records)."""
+    """Sheet.locked of 报告盲审结果: a review of an approved or published batch is read-only.
+    Asked in the transaction of the write, it locks the batches it answers for (until the
+    write commits): an approval cannot slip in between this check and the write."""
     keys = [(r.get("year"), r.get("period"), r.get("category")) for r in records]
-    batches = batch_statuses(session, keys)
+    batches = lock_batches(session, keys)
     return [batch_lock_reason(batches.get(k)) for k in keys]
 
 
@@ -277,7 +333,7 @@ class Interview(Record):
 
     agency_id = sa.Column(sa.Integer, sa.ForeignKey("qd_agency.id", ondelete="RESTRICT",
                                                     name="fk_qd_interview_agency"),
-                          nullable=False)  # leads the key constraint: indexed by it
+                          nullable=False)  # leads the key (uq_…_key): indexed by it
     agency = relationship("Agency", back_populates="interviews")
     interviewed_on = sa.Column(sa.Date, nullable=False, index=True)
     reason = sa.Column(sa.Text, nullable=False)
@@ -287,9 +343,6 @@ class Interview(Record):
     requirements = sa.Column(sa.Text, nullable=False)
     deadline = sa.Column(sa.Date, nullable=False)
     result = sa.Column(sa.String(10), index=True)
-
-    __table_args__ = (sa.UniqueConstraint("agency_id", "interviewed_on",
-                                          name="uq_qd_interview_key"),)
 
     def __str__(self):
         date = self.interviewed_on.isoformat() if self.interviewed_on else ""
@@ -301,13 +354,6 @@ class Interview(Record):
 
 
 # -- rules -------------------------------------------------------------------------------------
-def expiry_after_issue(r: dict) -> Iterator[Problem]:
-    start, end = r.get("issued_on"), r.get("expires_on")
-    if start and end and end <= start:
-        yield error("expires_on", f"「有效期至」{end.isoformat()} 应晚于「发证日期」"
-                                  f"{start.isoformat()}：请核对两个日期")
-
-
 def grade_c_only_for_occupational_health(r: dict) -> Iterator[Problem]:
     if r.get("grade") == "丙级" and r.get("category") and r["category"] != OCCUPATIONAL_HEALTH:
         yield error("grade", f"丙级资质只适用于职业卫生技术服务，本证书的「资质类别」是"
@@ -321,24 +367,18 @@ def grade_agrees_with_score(r: dict) -> Iterator[Problem]:
                                "请核对；留空则按得分自动评定")
 
 
-def deadline_after_interview(r: dict) -> Iterator[Problem]:
-    start, end = r.get("interviewed_on"), r.get("deadline")
-    if start and end and end <= start:
-        yield error("deadline", f"「整改期限」{end.isoformat()} 应晚于「约谈日期」"
-                                f"{start.isoformat()}：请核对两个日期")
-
-
 # -- sheets ------------------------------------------------------------------------------------
 def _agency_columns(aliases=("机构信用代码",)) -> list[Col]:
     return [
         Col("统一社会信用代码", "agency.credit_code", CreditCode(), required=True, aliases=aliases,
             note="须为已登记的机构"),
-        Col("机构名称", "agency.name", Text(), info=True, note="仅供核对，不导入"),
+        Col("机构名称", "agency.name", Text(), info=True),
     ]
 
 
 agencies = Sheet(
     slug="agencies", title="技术服务机构", model=Agency, key=("credit_code",), group=GROUP,
+    menu_order=50,
     columns=[
         Col("机构名称", "name", Text(), required=True, aliases=("单位名称",)),
         Col("统一社会信用代码", "credit_code", CreditCode(), required=True, aliases=("信用代码",)),
@@ -355,11 +395,12 @@ agencies = Sheet(
     order_by=("name",),
     search=("name", "credit_code", "org_type", "district", "status", "dual_qualified"),
     list_fields=("name", "credit_code", "org_type", "district", "dual_qualified", "status"),
+    computed={"dual_qualified": "双资质"},
 )
 
 qualifications = Sheet(
     slug="qualifications", title="机构资质证书", model=Qualification, key=("cert_no",),
-    group=GROUP,
+    group=GROUP, menu_order=60,
     columns=[
         *_agency_columns(),
         Col("资质类别", "category", Enum(QUALIFICATION_CATEGORIES), required=True),
@@ -368,21 +409,23 @@ qualifications = Sheet(
         Col("证书编号", "cert_no", Text(64), required=True),
         Col("发证机关", "issuer", Text(100), required=True),
         Col("发证日期", "issued_on", Date(), required=True),
-        Col("有效期至", "expires_on", Date(), required=True, aliases=("有效期",),
-            note="应晚于发证日期"),
+        Col("有效期至", "expires_on", Date(), required=True, aliases=("有效期",)),
         Col("业务范围", "scope", Multi(), required=True),
         Col("证书状态", "status", Enum(CERTIFICATE_STATUSES), required=True, aliases=("状态",),
             note="是否过期按有效期至自动判断，无需填写"),
     ],
-    rules=[expiry_after_issue, grade_c_only_for_occupational_health],
+    rules=[dates_in_order("issued_on", "expires_on"), grade_c_only_for_occupational_health],
     order_by=("agency_id", "category", "issued_on"),
     search=("agency", "cert_no", "category", "grade", "status", "expires_on"),
-    list_fields=("agency", "category", "grade", "cert_no", "issued_on", "expires_on", "status"),
+    list_fields=("agency", "category", "grade", "cert_no", "issued_on", "expires_on", "status",
+                 "validity"),
+    computed=ValidityWindow.COMPUTED,
 )
 
 reviews = Sheet(
     slug="reviews", title="报告盲审结果", model=Review,
-    key=("year", "period", "category", "blind_no"), group=GROUP, derive=Review.fill_derived,
+    key=("year", "period", "category", "blind_no"), group=GROUP, menu_order=70,
+    derive=Review.fill_derived,
     locked=review_locks,
     columns=[
         Col("年度", "year", Integer(min_value=2000, max_value=2100), required=True),
@@ -412,7 +455,7 @@ reviews = Sheet(
 
 interviews = Sheet(
     slug="interviews", title="警示约谈", model=Interview, key=("agency", "interviewed_on"),
-    group=GROUP,
+    group=GROUP, menu_order=80,
     columns=[
         *_agency_columns(),
         Col("约谈日期", "interviewed_on", Date(), required=True),
@@ -421,10 +464,10 @@ interviews = Sheet(
         Col("被约谈人", "interviewee", Text(50, person_name=True), required=True),
         Col("被约谈人职务", "interviewee_role", Enum(INTERVIEWEE_ROLES), required=True),
         Col("整改要求", "requirements", LongText(), required=True),
-        Col("整改期限", "deadline", Date(), required=True, note="应晚于约谈日期"),
+        Col("整改期限", "deadline", Date(), required=True),
         Col("整改结果", "result", Enum(RECTIFICATION_RESULTS)),
     ],
-    rules=[deadline_after_interview],
+    rules=[dates_in_order("interviewed_on", "deadline")],
     order_by=("interviewed_on", "agency_id"),
     search=("agency", "interviewed_on", "interviewee", "deadline", "result"),
     list_fields=("agency", "interviewed_on", "interviewee", "interviewee_role", "deadline",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import relationship
 from app.models import Record, ValidityWindow
 from app.settings import setting, setting_decimal
 from app.sheets.declare import Col, Problem, Ref, Sheet, error, sheets, warning
+from app.sheets.rules import dates_in_order, required_when
 from app.sheets.types import Amount, CreditCode, Date, Enum, Integer, Phone, Text
 
 GROUP = "抵押金与保险"
@@ -64,8 +65,6 @@ class Enterprise(Record):
     policies = relationship("Policy", back_populates="enterprise",
                             order_by=lambda: [Policy.starts_on, Policy.policy_no])
 
-    __table_args__ = (sa.UniqueConstraint("credit_code", name="uq_qd_enterprise_key"),)
-
     def __str__(self):
         return str(self.name)
 
@@ -97,7 +96,6 @@ class Policy(ValidityWindow, Record):
                                    passive_deletes="all")
 
     __table_args__ = (
-        sa.UniqueConstraint("insurer", "policy_no", name="uq_qd_policy_key"),
         # how a deposit finds its exempting policy: by number within its enterprise
         sa.Index("ix_qd_policy_enterprise_policy_no", "enterprise_id", "policy_no"),
     )
@@ -118,7 +116,7 @@ class Policy(ValidityWindow, Record):
 class Deposit(Record):
     __tablename__ = "qd_deposit"
 
-    enterprise_id = _enterprise_fk(__tablename__)  # leads the key constraint: indexed by it
+    enterprise_id = _enterprise_fk(__tablename__)  # leads the key (uq_…_key): indexed by it
     enterprise = relationship("Enterprise", back_populates="deposits")
     year = sa.Column(sa.Integer, nullable=False, index=True)
     approved_amount = sa.Column(sa.Numeric(14, 2), nullable=False)
@@ -133,8 +131,6 @@ class Deposit(Record):
     exempt_policy = relationship("Policy", back_populates="exempt_deposits")
     returned_on = sa.Column(sa.Date)
     returned_amount = sa.Column(sa.Numeric(14, 2))
-
-    __table_args__ = (sa.UniqueConstraint("enterprise_id", "year", name="uq_qd_deposit_key"),)
 
     def __str__(self):
         return f"{self.enterprise or ''} {self.year}年度".strip()
@@ -152,15 +148,6 @@ def deposit_not_below_minimum(r: dict) -> Iterator[Problem]:
     if amount is not None and minimum is not None and amount < minimum:
         yield warning("approved_amount", f"「核定金额」{_yuan(amount)} 低于{size}企业的最低标准 "
                                          f"{_yuan(minimum)}：请核对")
-
-
-def bank_account_unless_exempt(r: dict) -> Iterator[Problem]:
-    if r.get("status") in (None, EXEMPT):
-        return
-    for field, header in (("bank", "存储银行"), ("account_no", "专户账号")):
-        if not r.get(field):
-            yield error(field, f"「状态」为“{r['status']}”时必须填写「{header}」；"
-                               "持有效安责险保单免存的，请将状态填为“免存”")
 
 
 def account_number_digits(r: dict) -> Iterator[Problem]:
@@ -194,13 +181,6 @@ def exempt_needs_valid_policy(r: dict) -> Iterator[Problem]:
                            f"{policy.ends_on}）不在{year}年度内：请填写覆盖该年度的保单")
 
 
-def returned_needs_date_and_amount(r: dict) -> Iterator[Problem]:
-    if r.get("status") == RETURNED:
-        for field, header in (("returned_on", "返还日期"), ("returned_amount", "返还金额")):
-            if r.get(field) is None:
-                yield error(field, f"「状态」为“已返还”时必须填写「{header}」")
-
-
 def returned_not_above_deposited(r: dict) -> Iterator[Problem]:
     returned, deposited = r.get("returned_amount"), r.get("deposited_amount")
     if returned is not None and deposited is not None and returned > deposited:
@@ -209,13 +189,6 @@ def returned_not_above_deposited(r: dict) -> Iterator[Problem]:
 
 
 # -- rules: policies ---------------------------------------------------------------------------
-def policy_ends_after_start(r: dict) -> Iterator[Problem]:
-    start, end = r.get("starts_on"), r.get("ends_on")
-    if start and end and end <= start:
-        yield error("ends_on", f"「保险止期」{end.isoformat()} 应晚于「保险起期」"
-                               f"{start.isoformat()}：请核对两个日期")
-
-
 def limits_increase(r: dict) -> Iterator[Problem]:
     person, accident, total = (r.get("per_person_limit"), r.get("per_accident_limit"),
                                r.get("total_limit"))
@@ -237,6 +210,7 @@ def per_person_not_below_minimum(r: dict) -> Iterator[Problem]:
 # -- sheets ------------------------------------------------------------------------------------
 enterprises = Sheet(
     slug="enterprises", title="生产经营单位", model=Enterprise, key=("credit_code",), group=GROUP,
+    menu_order=90,
     columns=[
         Col("企业名称", "name", Text(), required=True, aliases=("单位名称",)),
         Col("统一社会信用代码", "credit_code", CreditCode(), required=True, aliases=("信用代码",)),
@@ -256,28 +230,32 @@ enterprises = Sheet(
 
 deposits = Sheet(
     slug="deposits", title="风险抵押金", model=Deposit, key=("enterprise", "year"), group=GROUP,
+    menu_order=100,
     columns=[
         Col("统一社会信用代码", "enterprise.credit_code", CreditCode(), required=True,
             aliases=("信用代码",), note="须为已登记的生产经营单位"),
-        Col("企业名称", "enterprise.name", Text(), info=True, note="仅供核对，不导入"),
+        Col("企业名称", "enterprise.name", Text(), info=True),
         Col("核定年度", "year", Integer(min_value=2000, max_value=2100), required=True,
             aliases=("年度",)),
         Col("核定金额", "approved_amount", Amount(), required=True, aliases=("核定存储金额",),
             note="低于按企业规模确定的最低标准时提示"),
         Col("实存金额", "deposited_amount", Amount(), aliases=("已存金额",)),
-        Col("存储银行", "bank", Text(100), aliases=("指定银行",), note="免存以外必填"),
+        Col("存储银行", "bank", Text(100), aliases=("指定银行",)),
         Col("专户账号", "account_no", Text(40), aliases=("账号",),
-            note="10–25 位数字，免存以外必填；请设为文本格式"),
+            note="10–25 位数字；请设为文本格式"),
         Col("存储日期", "deposited_on", Date()),
         Col("状态", "status", Enum(DEPOSIT_STATUSES), required=True, aliases=("账户状态",)),
         Col("免存保单号", "exempt_policy.policy_no", Text(64),
             note="免存时必填：本企业该年度有效的安责险保单号"),
-        Col("返还日期", "returned_on", Date(), note="已返还时必填"),
-        Col("返还金额", "returned_amount", Amount(), note="已返还时必填，不超过实存金额"),
+        Col("返还日期", "returned_on", Date()),
+        Col("返还金额", "returned_amount", Amount(), note="不超过实存金额"),
     ],
     refs={"exempt_policy": Ref(within={"enterprise": "enterprise"})},
-    rules=[deposit_not_below_minimum, bank_account_unless_exempt, account_number_digits,
-           exempt_needs_valid_policy, returned_needs_date_and_amount,
+    rules=[deposit_not_below_minimum,
+           required_when("status", not_in=(EXEMPT,), then=("bank", "account_no"),
+                         hint="持有效安责险保单免存的，请将状态填为“免存”"),
+           account_number_digits, exempt_needs_valid_policy,
+           required_when("status", RETURNED, then=("returned_on", "returned_amount")),
            returned_not_above_deposited],
     order_by=("year", "enterprise_id"),
     search=("enterprise", "year", "status", "bank", "deposited_on"),
@@ -286,18 +264,16 @@ deposits = Sheet(
 
 policies = Sheet(
     slug="policies", title="安全生产责任保险", model=Policy, key=("insurer", "policy_no"),
-    group=GROUP,
+    group=GROUP, menu_order=110,
     columns=[
         Col("保单号", "policy_no", Text(64), required=True, aliases=("保险单号",)),
         Col("保险公司", "insurer", Text(100), required=True, aliases=("承保公司", "首席承保人")),
         Col("统一社会信用代码", "enterprise.credit_code", CreditCode(), required=True,
             aliases=("被保险人信用代码",), note="须为已登记的生产经营单位"),
-        Col("被保险人", "enterprise.name", Text(), info=True, aliases=("企业名称",),
-            note="仅供核对，不导入"),
+        Col("被保险人", "enterprise.name", Text(), info=True, aliases=("企业名称",)),
         Col("险种", "kind", Enum(POLICY_KINDS), required=True),
         Col("保险起期", "starts_on", Date(), required=True, aliases=("起保日期",)),
-        Col("保险止期", "ends_on", Date(), required=True, aliases=("终保日期",),
-            note="应晚于保险起期"),
+        Col("保险止期", "ends_on", Date(), required=True, aliases=("终保日期",)),
         Col("投保人数", "insured_count", Integer(min_value=1), required=True,
             aliases=("从业人数",)),
         Col("每人责任限额", "per_person_limit", Amount(), required=True, aliases=("每人限额",),
@@ -311,11 +287,12 @@ policies = Sheet(
         Col("保单状态", "status", Enum(POLICY_STATUSES), required=True, aliases=("状态",),
             note="是否过期按保险止期自动判断，无需填写"),
     ],
-    rules=[policy_ends_after_start, limits_increase, per_person_not_below_minimum],
+    rules=[dates_in_order("starts_on", "ends_on"), limits_increase, per_person_not_below_minimum],
     order_by=("insurer", "policy_no"),
     search=("policy_no", "insurer", "enterprise", "kind", "starts_on", "ends_on", "status"),
     list_fields=("policy_no", "insurer", "enterprise", "kind", "starts_on", "ends_on",
-                 "status"),
+                 "status", "validity"),
+    computed=ValidityWindow.COMPUTED,
 )
 
 sheets.add(enterprises, policies, deposits)  # a deposit may point at its policy

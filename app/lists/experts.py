@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from app.models import Record
 from app.settings import setting
 from app.sheets.declare import Col, Problem, Sheet, error, sheets
+from app.sheets.rules import dates_in_order
 from app.sheets.types import Boolean, Date, Email, Enum, IdNumber, Integer, Multi, Phone, Text
 from app.sheets.values import id_birth_date, id_gender
 
@@ -60,11 +61,6 @@ class Expert(Record):
     mobile = sa.Column(sa.String(40))
     email = sa.Column(sa.String(255))
 
-    __table_args__ = (
-        sa.UniqueConstraint("id_number", name="uq_qd_expert_key"),
-        sa.UniqueConstraint("expert_no", name="uq_qd_expert_expert_no"),
-    )
-
     def __str__(self):
         return f"{self.name}（{self.employer}）" if self.employer else str(self.name)
 
@@ -101,13 +97,6 @@ def birth_date_matches_id(r: dict) -> Iterator[Problem]:
                     masked="「出生日期」与「身份证号码」中的出生日期不一致：请核对身份证号码或出生日期")
 
 
-def term_ends_after_appointment(r: dict) -> Iterator[Problem]:
-    start, end = r.get("appointed_on"), r.get("term_ends_on")
-    if start and end and end <= start:
-        yield error("term_ends_on", f"「聘期届满」{end.isoformat()} 应晚于「聘任日期」"
-                                    f"{start.isoformat()}：请核对两个日期")
-
-
 # -- sheet -------------------------------------------------------------------------------------
 def _specialities():
     return setting("EXPERT_SPECIALITIES")
@@ -115,12 +104,13 @@ def _specialities():
 
 experts = Sheet(
     slug="experts", title="安全生产专家库", model=Expert, key=("id_number",), group=GROUP,
+    menu_order=40,
     columns=[
         Col("专家编号", "expert_no", Text(64), aliases=("证书编号",), note="填写时不得重复",
             unique=True),
         Col("姓名", "name", Text(50, person_name=True), required=True),
         Col("身份证号码", "id_number", IdNumber(), required=True,
-            aliases=("身份证号", "公民身份号码"), note="请将本列设为文本格式"),
+            aliases=("身份证号", "公民身份号码")),
         Col("性别", "gender", Enum(GENDERS), note="须与身份证号码一致"),
         # Digits 7-14 of the ID number: as hidden as the number, and changed only with it.
         Col("出生日期", "birth_date", Date(), note="须与身份证号码一致", sensitive=True,
@@ -139,13 +129,13 @@ experts = Sheet(
         Col("专家类型", "expert_type", Enum(EXPERT_TYPES), required=True),
         Col("委员会职务", "committee_role", Enum(COMMITTEE_ROLES), aliases=("专家委员会职务",)),
         Col("聘任日期", "appointed_on", Date(), required=True),
-        Col("聘期届满", "term_ends_on", Date(), required=True, aliases=("聘期至",),
-            note="应晚于聘任日期"),
+        Col("聘期届满", "term_ends_on", Date(), required=True, aliases=("聘期至",)),
         Col("状态", "status", Enum(EXPERT_STATUSES), required=True),
         Col("手机", "mobile", Phone(), aliases=("手机号码", "联系电话")),
         Col("电子邮箱", "email", Email(), aliases=("邮箱",)),
     ],
-    rules=[gender_matches_id, birth_date_matches_id, term_ends_after_appointment],
+    rules=[gender_matches_id, birth_date_matches_id,
+           dates_in_order("appointed_on", "term_ends_on")],
     order_by=("speciality", "name"),
     search=("name", "expert_no", "id_number", "employer", "speciality", "expert_type",
             "committee_role", "status", "term_ends_on"),

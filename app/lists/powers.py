@@ -13,6 +13,7 @@ from sqlalchemy.orm import relationship
 
 from app.models import Record
 from app.sheets.declare import Col, Problem, Sheet, error, sheets
+from app.sheets.rules import dates_in_order, required_when
 from app.sheets.types import Boolean, Date, Enum, Integer, LongText, Multi, Phone, Text
 
 GROUP = "权责清单"
@@ -72,8 +73,6 @@ class Power(Record):
         "Duty", back_populates="power", cascade="all, delete-orphan",
         order_by=lambda: [Duty.stage_order, Duty.seq])
 
-    __table_args__ = (sa.UniqueConstraint("list_version", "code", name="uq_qd_power_key"),)
-
     def __str__(self):
         text = f"{self.list_version} {self.code} {self.name}"
         return f"{text}（{self.sub_item}）" if self.sub_item else text
@@ -95,8 +94,6 @@ class Duty(Record):
     responsible_unit = sa.Column(sa.String(255))
     accountability_cases = sa.Column(sa.Text, nullable=False)
     accountability_basis = sa.Column(sa.Text, nullable=False)
-
-    __table_args__ = (sa.UniqueConstraint("power_id", "stage", "seq", name="uq_qd_duty_key"),)
 
     @hybrid_property
     def stage_order(self) -> int:
@@ -130,9 +127,6 @@ class Reform(Record):
     delegated_to = sa.Column(sa.Text)
     supervision_measures = sa.Column(sa.Text)
 
-    __table_args__ = (sa.UniqueConstraint("power_code", "change_type", "decision_no",
-                                          name="uq_qd_reform_key"),)
-
     def __str__(self):
         return f"{self.power_code} {self.item_name} {self.change_type}（{self.decision_no}）"
 
@@ -148,23 +142,10 @@ def sub_item_only_for_licensing(r: dict) -> Iterator[Problem]:
                                 "请清空子项名称，或更正权力类别")
 
 
-def charge_details_when_charged(r: dict) -> Iterator[Problem]:
-    if r.get("charged") is True:
-        for field, header in (("charge_basis", "收费依据"), ("charge_standard", "收费标准")):
-            if not r.get(field):
-                yield error(field, f"「是否收费」为“是”时必须填写「{header}」")
-
-
-def cancelled_not_before_effective(r: dict) -> Iterator[Problem]:
-    start, end = r.get("effective_on"), r.get("cancelled_on")
-    if start and end and end < start:
-        yield error("cancelled_on", f"「取消日期」{end.isoformat()} 早于「生效日期」"
-                                    f"{start.isoformat()}：请核对两个日期")
-
-
 # -- sheets ------------------------------------------------------------------------------------
 powers = Sheet(
-    slug="powers", title="行政权力清单", model=Power, key=("list_version", "code"), group=GROUP,
+    slug="powers", title="行政权力清单", model=Power, key=("list_version", "code"),
+    group=GROUP, menu_order=10,
     columns=[
         Col("清单版本", "list_version", Text(20), required=True, aliases=("版本",),
             note="如 2015版"),
@@ -189,17 +170,18 @@ powers = Sheet(
         Col("行使对象", "objects", Multi(POWER_OBJECTS), required=True, aliases=("服务对象",)),
         Col("是否收费", "charged", Boolean(), required=True, aliases=("收费情况", "收费"),
             note="不收费、免费即为“否”"),
-        Col("收费依据", "charge_basis", LongText(), note="收费时必填"),
-        Col("收费标准", "charge_standard", Text(), note="收费时必填"),
+        Col("收费依据", "charge_basis", LongText()),
+        Col("收费标准", "charge_standard", Text()),
         Col("咨询电话", "consult_phone", Phone()),
         Col("监督电话", "supervise_phone", Phone(), aliases=("投诉电话", "监督投诉电话")),
         Col("状态", "status", Enum(POWER_STATUSES), required=True, aliases=("事项状态",)),
         Col("生效日期", "effective_on", Date()),
-        Col("取消日期", "cancelled_on", Date(), note="不得早于生效日期"),
+        Col("取消日期", "cancelled_on", Date()),
         Col("备注", "remark", LongText()),
     ],
-    rules=[sub_item_only_for_licensing, charge_details_when_charged,
-           cancelled_not_before_effective],
+    rules=[sub_item_only_for_licensing,
+           required_when("charged", True, then=("charge_basis", "charge_standard")),
+           dates_in_order("effective_on", "cancelled_on", strict=False)],
     order_by=("list_version", "code"),
     search=("list_version", "code", "name", "category", "implementing_body", "status",
             "effective_on"),
@@ -209,7 +191,7 @@ powers = Sheet(
 
 responsibilities = Sheet(
     slug="responsibilities", title="行政责任清单", model=Duty, key=("power", "stage", "seq"),
-    group=GROUP,
+    group=GROUP, menu_order=20,
     columns=[
         Col("清单版本", "power.list_version", Text(20), required=True, aliases=("版本",)),
         Col("权力编码", "power.code", Text(64), required=True, aliases=("基本编码", "事项编码"),
@@ -230,7 +212,7 @@ responsibilities = Sheet(
 
 reforms = Sheet(
     slug="reforms", title="审批事项改革", model=Reform,
-    key=("power_code", "change_type", "decision_no"), group=GROUP,
+    key=("power_code", "change_type", "decision_no"), group=GROUP, menu_order=30,
     columns=[
         Col("权力编码", "power_code", Text(64), required=True, aliases=("事项编码",),
             note="可为任一版本的权力编码"),

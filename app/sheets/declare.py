@@ -1,29 +1,68 @@
 """Declaring a list once: its columns, key and rules.
 
-A list module (app/lists/…) writes one `Sheet` per model. Everything else — the admin
-screen's labels and filters, the template, import, export and API — is derived from it.
+A list module (app/lists/…) writes one `Sheet` per model and adds it to the registry
+`sheets`. Everything else — the admin screen's labels, filters and menu entry, the template,
+import, export and API, the database's key constraint — is derived from it.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import sqlalchemy as sa
+from sqlalchemy.orm import configure_mappers
 
 from .types import ValueType, is_sensitive
+
+INFO_NOTE = "仅供核对，不导入"  # what an informational column is, wherever it is described
 
 
 @dataclass(frozen=True)
 class Col:
     """One spreadsheet column bound to one model attribute.
 
-    `field` is an attribute of the model, or "relation.attribute" for a column that names a
-    parent record (e.g. "agency.credit_code": the agency is looked up by its credit code).
-    With `info=True` the column only repeats a parent's attribute for people's benefit
-    (e.g. "agency.name"): it is exported, and on import a mismatch is a warning.
+    Options (all but the first three are optional):
 
-    `sensitive`: personal data that roles without the right to see ID numbers get masked, and
-    may not filter, search or sort on (None: as the type says; 身份证号码 is). `derived_from`
-    names the column this one can be computed from (出生日期 from 身份证号码): a value that
-    gives away part of a masked one must be as hidden as it, and changes only with it.
+    header
+        The column's Chinese header, as the template writes it and the spec names it
+        (「统一社会信用代码」). Also the field's label on screens, in messages and in the API.
+    field
+        The model attribute the column fills: a column name ("credit_code"), or
+        "relation.attribute" for a column that names a parent record ("agency.credit_code":
+        the agency is looked up by its credit code; the record stores the parent itself).
+    type
+        A `ValueType` instance (app/sheets/types.py: Text(20), Enum((…)), Date(), Amount() …):
+        how a cell is read, checked, written back and described in the template.
+    required
+        The value may not be empty (import, forms and API alike). Marked with "*" in the
+        template. Default False.
+    aliases
+        Other headers the importer accepts for this column (old templates: 「号牌」 for
+        「车牌号」). Matched after the same normalisation as the header. Default ().
+    note
+        A short help text for clerks: the template's header comment and instructions sheet,
+        and the form field's description. Default "".
+    info
+        The column only repeats a parent's attribute for people to read ("agency.name"): it
+        is exported, never imported; on import a mismatch is a warning. Default False.
+    export_header
+        The header written to templates and exports when it must differ from `header`
+        (「环节序号」, where 「序号」 is the template's row number). Default None: `header`.
+    unique
+        Unique whenever given, apart from the key (专家编号): enforced by import, forms and
+        API, and in the database by a constraint named uq_<table>_<column>, which the
+        registry adds when the model does not declare one (see `Registry.seal`).
+        Default False.
+    rule_notes
+        Help texts the list's rules give about this column (`dates_in_order` says 「应晚于…」),
+        filled in by the Sheet from its rules; part of `column_help`. Not set by hand.
+    sensitive
+        Personal data: roles without the right to see ID numbers get it masked (`masked`), and
+        may not filter, search or sort on it. Default None: as the type says (身份证号码 is).
+    derived_from
+        The column this one can be computed from (出生日期 from 身份证号码): a value that gives
+        away part of a masked one must be as hidden as it (so also `sensitive`), and changes
+        only together with it. Default "".
     """
     header: str
     field: str
@@ -32,8 +71,9 @@ class Col:
     aliases: tuple[str, ...] = ()
     note: str = ""
     info: bool = False
-    export_header: str | None = None  # when the header written must differ (环节序号)
-    unique: bool = False  # unique when given, apart from the key (专家编号)
+    export_header: str | None = None
+    unique: bool = False
+    rule_notes: tuple[str, ...] = ()
     sensitive: bool | None = None
     derived_from: str = ""
 
@@ -57,9 +97,28 @@ class Col:
         """The value as shown to who may not see it (`sensitive` columns)."""
         return self.type.mask(text) if text else text
 
+    def shows_masked(self, sent, stored) -> bool:
+        """Is `sent` the stored value exactly as a masked screen or API showed it? Then it
+        was sent back unchanged, and the stored value is kept."""
+        if not self.sensitive or stored is None or stored == "" or not isinstance(sent, str):
+            return False
+        return sent.strip() == self.masked(self.type.to_text(stored))
+
     @property
     def label(self) -> str:
         return self.header
+
+
+def column_help(col: Col) -> tuple[str, ...]:
+    """What a clerk needs to know to fill a column — its type and allowed values, its note,
+    what the list's rules ask of it, whether it is imported at all — in the same words in the
+    template's comments, its instructions sheet and the form. Each said once: a note the type
+    already says (请将本列设为文本格式) is not repeated."""
+    out: list[str] = []
+    for part in (col.type.describe(), col.note, *col.rule_notes, INFO_NOTE if col.info else ""):
+        if part and not any(part in said for said in out):
+            out.append(part)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -99,6 +158,63 @@ class Ref:
 
 @dataclass
 class Sheet:
+    """One list: a model and how its records look as a spreadsheet, a screen and an API.
+
+    A list module (app/lists/…) declares one Sheet per model and adds it to `sheets`; the
+    screens, menu entry, filters, template, import, export, command line and REST API are
+    derived from it. Options (all but the first five are optional):
+
+    slug
+        The list's code: URLs (/vehicles/list/, /api/v1/vehicles/), the command line
+        (`flask lists export vehicles …`) and file names. Lower case ASCII.
+    title
+        The list's Chinese name (危险货物运输车辆): menu entry, page titles, sheet name.
+    model
+        The SQLAlchemy model, a subclass of `app.models.Record`.
+    key
+        The fields that identify a record (the natural key): an import updates the record
+        with the same key and creates the others. A field or a relation whose columns name
+        a parent ("agency"). Unique in the database: a constraint uq_<table>_key over the
+        key's columns, which the registry adds when the model does not declare one.
+    columns
+        The `Col`s, in the template's order (the spec's order).
+    rules
+        Cross-field checks, functions record -> iterable of `Problem` (see `Rule`), run by
+        import, forms and API alike after the types and required fields. Default ().
+    group
+        The menu group (权责清单, 技术服务机构 …) the list appears under; lists sharing a
+        group share a menu. Default "": a group of its own named 清单.
+    menu_order
+        The list's place in the menu: entries are added in ascending `menu_order`, then in
+        registry order; a group sits where its first list does. Default None: after the
+        numbered lists. (The registry's own order is the dependency order, below.)
+    order_by
+        Model attributes records are listed and exported in. Default (): by id.
+    refs
+        Relation -> `Ref`: how a parent is looked up when its columns alone are not enough
+        (an exempting policy by number within the deposit's enterprise). Default {}.
+    search
+        The fields clerks look records up by: the list screen's filters (and the API's).
+        Boolean `computed` values are added. Default ().
+    list_fields
+        The columns of the list screen: fields, relations or `computed` names. Default ():
+        the first six fields of the declaration.
+    computed
+        Values computed from the stored ones, never typed: model attribute -> its label
+        ({"dual_qualified": "双资质"}). A plain property is shown on the record's page (and
+        in the list when named in `list_fields`); a hybrid property usable in SQL can also
+        be listed, ordered and, when boolean, filtered 是/否. Default {}.
+    derive
+        record -> record: fills derived stored values (a review's grade from its score)
+        before a record is compared and written, on every path (bulk writes bypass the
+        ORM's events). Default None.
+    locked
+        (session, records) -> the reason each record may not be written, or None (a review
+        of a published batch). Records come as dicts (fields by name; for a stored record
+        its stored values, for a new or changed one its values after the change; an
+        import's undo passes the audit trail's snapshots, by column name). Answered in bulk
+        (one query for all); used by forms, API, import and undo. Default None.
+    """
     slug: str
     title: str
     model: type
@@ -106,23 +222,18 @@ class Sheet:
     columns: Sequence[Col]
     rules: Sequence[Rule] = ()
     group: str = ""
+    menu_order: int | None = None
     order_by: tuple[str, ...] = ()
     refs: dict[str, Ref] = field(default_factory=dict)
-    search: tuple[str, ...] = ()      # fields clerks look records up by (screen filters)
-    list_fields: tuple[str, ...] = ()  # columns of the list screen; default: the first few
-    # Fills derived values (a review's grade from its score) in a record before it is
-    # compared and written: bulk writes bypass the ORM's own events.
+    search: tuple[str, ...] = ()
+    list_fields: tuple[str, ...] = ()
+    computed: dict[str, str] = field(default_factory=dict)
     derive: Callable[[dict], dict] | None = None
-    # Records that may not be written (a review of a published batch): given the session and
-    # records as dicts (fields by name; for a stored record its stored values, for a new or
-    # changed one its values after the change; an import's undo passes the audit trail's
-    # snapshots, by column name), the reason each one is locked, or None. Answered in bulk
-    # (one query for all records); used by forms, API, import and undo.
     locked: Callable[[object, list[dict]], list[str | None]] | None = None
 
     def __post_init__(self):
         self.columns = tuple(self.columns)
-        self.rules = tuple(self.rules)
+        self._bind_rules()
         fields = [c.field for c in self.columns]
         if len(set(fields)) != len(fields):
             raise ValueError(f"{self.slug}: a field is declared twice")
@@ -135,6 +246,25 @@ class Sheet:
                                    or not c.sensitive):
                 raise ValueError(f"{self.slug}: {c.field} is derived from {c.derived_from!r}, "
                                  "which must be a sensitive column, and be sensitive itself")
+        for name in self.computed:
+            if not hasattr(self.model, name):
+                raise ValueError(f"{self.slug}: computed value {name!r} is not an attribute "
+                                 f"of {self.model.__name__}")
+
+    def _bind_rules(self) -> None:
+        """Rules made by a factory (app/sheets/rules.py) are bound to this Sheet's labels, and
+        the help they give is added to their columns (column_help)."""
+        checks, notes = [], {}
+        for rule in self.rules:
+            if hasattr(rule, "bind"):
+                check, help_texts = rule.bind(self)
+                for name, text in help_texts.items():
+                    notes.setdefault(name, []).append(text)
+                rule = check
+            checks.append(rule)
+        self.rules = tuple(checks)
+        self.columns = tuple(replace(c, rule_notes=c.rule_notes + tuple(notes[c.field]))
+                             if c.field in notes else c for c in self.columns)
 
     def lock_reasons(self, session, records: list[dict]) -> list[str | None]:
         """`locked` for these records (all None when the list declares no lock)."""
@@ -191,31 +321,126 @@ class Sheet:
 
 
 class Registry:
-    """Every declared list, in dependency order (parents before children)."""
+    """Every declared list, in dependency order: a list comes after the lists its records
+    name as parents (an agency before its certificates, a policy before the deposits it
+    exempts), and otherwise in menu order (`Sheet.menu_order`, then order of declaration).
+
+    `seal()` runs once every list is declared (app/lists/__init__.py does it): it fixes
+    that order and gives each model the unique constraints its declaration implies, so
+    that a new list needs no more than its model and its Sheet.
+    """
 
     def __init__(self):
-        self._sheets: dict[str, Sheet] = {}
+        self._declared: dict[str, Sheet] = {}
+        self._order: list[Sheet] | None = None
+        self._sealed = False
 
     def add(self, *sheets: Sheet) -> None:
         for s in sheets:
-            if s.slug in self._sheets:
+            if s.slug in self._declared:
                 raise ValueError(f"list {s.slug!r} declared twice")
-            self._sheets[s.slug] = s
+            self._declared[s.slug] = s
+        self._order = None
+        if self._sealed:  # a list declared late still gets its constraints and its place
+            self.seal()
+
+    def seal(self) -> None:
+        """Resolve the models' relations, add the implied unique constraints, fix the order."""
+        configure_mappers()
+        declared = list(self._declared.values())
+        for sheet in declared:
+            _add_implied_constraints(sheet)
+        self._order = _dependency_order(declared, self.parents)
+        self._sealed = True
+
+    def parents(self, sheet: Sheet) -> list[Sheet]:
+        """The declared lists whose records this list's records name (through `relations`)."""
+        by_model = {s.model: s for s in self._declared.values()}
+        relationships = sa.inspect(sheet.model).relationships
+        found = (by_model.get(relationships[rel].mapper.class_) for rel in sheet.relations)
+        parents = {p.slug: p for p in found if p is not None and p is not sheet}
+        return list(parents.values())
+
+    def menu(self) -> list[Sheet]:
+        """The lists in menu order (`Sheet.menu_order`, then registry order)."""
+        ordered = list(self)
+        return sorted(ordered, key=lambda s: (s.menu_order is None, s.menu_order or 0,
+                                              ordered.index(s)))
+
+    def _ordered(self) -> list[Sheet]:
+        if self._order is None:
+            self.seal()
+        return self._order
 
     def __getitem__(self, slug: str) -> Sheet:
-        return self._sheets[slug]
+        return self._declared[slug]
 
     def get(self, slug: str) -> Sheet | None:
-        return self._sheets.get(slug)
+        return self._declared.get(slug)
 
     def __iter__(self):
-        return iter(self._sheets.values())
+        return iter(self._ordered())
 
     def __len__(self):
-        return len(self._sheets)
+        return len(self._declared)
 
     def for_model(self, model: type) -> Sheet | None:
         return next((s for s in self if s.model is model), None)
+
+
+def key_columns(sheet: Sheet) -> tuple[str, ...]:
+    """The table columns of a list's key: a relation stands for its foreign key columns."""
+    mapper = sa.inspect(sheet.model)
+    out: list[str] = []
+    for k in sheet.key:
+        if k in sheet.relations:
+            local = mapper.relationships[k].local_columns
+            out += [c.name for c in mapper.local_table.c if c in local]
+        else:
+            out.append(mapper.columns[k].name)
+    return tuple(out)
+
+
+def _unique_column_sets(table: sa.Table) -> list[set[str]]:
+    """The column sets the table already keeps unique (constraints and unique indexes)."""
+    sets = [{c.name for c in con.columns} for con in table.constraints
+            if isinstance(con, sa.UniqueConstraint)]
+    return sets + [{c.name for c in ix.columns} for ix in table.indexes if ix.unique]
+
+
+def _add_implied_constraints(sheet: Sheet) -> None:
+    """The key, and every `Col(unique=True)`, unique in the database: a named constraint
+    (uq_<table>_key, uq_<table>_<column>) unless the model declares one over those columns.
+    Alembic's autogenerate sees them like any declared in the model."""
+    table = sa.inspect(sheet.model).local_table
+    wanted = {f"uq_{table.name}_key": key_columns(sheet)}
+    for col in sheet.stored:
+        if col.unique:
+            name = sa.inspect(sheet.model).columns[col.attr].name
+            wanted[f"uq_{table.name}_{name}"] = (name,)
+    for name, columns in wanted.items():
+        if set(columns) not in _unique_column_sets(table):
+            table.append_constraint(sa.UniqueConstraint(*columns, name=name))
+
+
+def _dependency_order(declared: list[Sheet], parents_of) -> list[Sheet]:
+    """Parents before children (a topological order); among the lists free to come next,
+    the first in menu order."""
+    rank = {s.slug: (s.menu_order is None, s.menu_order or 0, i) for i, s in enumerate(declared)}
+    by_slug = {s.slug: s for s in declared}
+    waiting = {s.slug: {p.slug for p in parents_of(s)} for s in declared}
+    order: list[Sheet] = []
+    while waiting:
+        ready = [slug for slug, parents in waiting.items() if not parents]
+        if not ready:
+            raise ValueError("lists name each other as parents in a cycle: "
+                             + ", ".join(sorted(waiting)))
+        slug = min(ready, key=rank.__getitem__)
+        order.append(by_slug[slug])
+        del waiting[slug]
+        for parents in waiting.values():
+            parents.discard(slug)
+    return order
 
 
 sheets = Registry()

@@ -2,90 +2,58 @@
 
     read → locate header → normalise cells → check → match keys in bulk → plan → apply
 
-`build_plan` writes nothing; `apply_plan` writes exactly the plan in one transaction and
-records it as an undoable ImportBatch; `undo_batch` takes a batch back.
+`build_plan` writes nothing; its checking steps are app/sheets/checking.py, the same the
+single-record commands run (app/sheets/records.py). `apply_plan` (app/sheets/applying.py)
+writes exactly the plan in one transaction and records it as an undoable ImportBatch;
+`undo_batch` (app/sheets/undo.py) takes a batch back. All three are importable from here.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, func, insert, inspect, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Change, ImportBatch, ImportFile, now
 from . import values as v
+from .applying import ImportRefused, StalePlan, apply_plan, row_values
+from .checking import (
+    changed_fields,
+    check_locked,
+    check_rules,
+    check_unique,
+    child_blockers,
+    children_block,
+    match_keys,
+)
 from .declare import Sheet, sheets
 from .headers import is_empty, is_footer, locate_header
 from .reader import Limits, RawSheet, UnreadableFile, read_file
+from .rows import (
+    CHUNK,
+    Issue,
+    RowPlan,
+    describe_key,
+    fk_column,
+    json_value,
+    key_attr,
+    record_key,
+    stored_values,
+)
+from .rows import in_chunks as _in_chunks
+from .rows import same_value as _same
+from .rows import where_in as _where_in
+from .snapshots import label_from_snapshot, restore_value
+from .undo import UndoRefused, undo_batch
 
-CHUNK = 500            # keys per IN (...) query
 SAME_AS_ABOVE = {"同上", "同上。"}
 
 __all__ = ["build_plan", "apply_plan", "undo_batch", "Plan", "RowPlan", "Issue",
-           "UnreadableFile", "StalePlan", "ImportRefused", "UndoRefused"]
-
-
-class StalePlan(Exception):
-    """The records changed after the preview: preview again."""
-
-
-class ImportRefused(Exception):
-    """The plan has errors and the clerk did not ask for the valid rows only."""
-
-
-class UndoRefused(Exception):
-    pass
-
-
-@dataclass
-class Issue:
-    sheet: str
-    row: int
-    column: str
-    value: str
-    message: str
-    warning: bool = False
-
-    def as_dict(self) -> dict:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column,
-                "value": self.value, "message": self.message}
-
-    def __str__(self) -> str:
-        where = f"工作表「{self.sheet}」第 {self.row} 行" + (f"「{self.column}」列" if self.column else "")
-        value = f"（值：「{self.value}」）" if self.value else ""
-        return f"{where}{value}：{self.message}"
-
-
-@dataclass(eq=False)
-class RowPlan:
-    sheet: str
-    row: int
-    action: str = "error"          # create / update / unchanged / delete / error
-    record: dict = field(default_factory=dict)   # field -> clean value (relations: instances)
-    raw: dict = field(default_factory=dict)      # field -> the cell as written, for messages
-    changes: dict = field(default_factory=dict)  # field -> (old, new)
-    issues: list[Issue] = field(default_factory=list)
-    key: tuple | None = None
-    existing_id: int | None = None
-    existing_version: int | None = None
-    label: str = ""                # how a person names the record (key values)
-    derived: set = field(default_factory=set)    # fields the Sheet derived (not in the file)
-    headers: dict = field(default_factory=dict)  # field -> its header as the file writes it
-    stored: dict = field(default_factory=dict)   # field -> the existing record's value
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if not i.warning]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.warning]
+           "UnreadableFile", "StalePlan", "ImportRefused", "UndoRefused", "CHUNK",
+           "describe_key", "fk_column", "json_value", "key_attr", "record_key",
+           "stored_values", "label_from_snapshot", "restore_value", "row_values"]
 
 
 @dataclass
@@ -156,29 +124,6 @@ class Plan:
         }
 
 
-# ---------------------------------------------------------------------------- helpers
-def json_value(value):
-    """A value as JSON can keep it (the audit trail, fingerprints)."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "id") and hasattr(value, "__table__"):
-        return value.id
-    return value
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        try:
-            return a is not None and b is not None and Decimal(a) == Decimal(b)
-        except Exception:
-            return False
-    if isinstance(a, dt.datetime):
-        a = a.date() if not isinstance(b, dt.datetime) else a
-    return a == b
-
-
 def _text(raw) -> str:
     if raw is None:
         return ""
@@ -188,54 +133,6 @@ def _text(raw) -> str:
         return raw.isoformat()[:10] if not isinstance(raw, dt.datetime) or not (
             raw.hour or raw.minute or raw.second) else raw.isoformat(sep=" ")
     return str(raw).strip()
-
-
-def fk_column(model, relation: str):
-    """The local foreign-key attribute of a many-to-one relation."""
-    rel = inspect(model).relationships[relation]
-    (col,) = rel.local_columns
-    return getattr(model, col.key), rel.mapper.class_
-
-
-def key_attr(sheet: Sheet, name: str):
-    """The model attribute a key part compares: the FK for a relation, else the column."""
-    if name in sheet.relations:
-        return fk_column(sheet.model, name)[0]
-    return getattr(sheet.model, name)
-
-
-def record_key(sheet: Sheet, record: dict) -> tuple | None:
-    parts = []
-    for name in sheet.key:
-        value = record.get(name)
-        if name in sheet.relations:
-            value = value.id if value is not None else None
-        if value is None:
-            return None
-        parts.append(value)
-    return tuple(parts)
-
-
-def describe_key(sheet: Sheet, record: dict) -> str:
-    out = []
-    for name in sheet.key:
-        if name in sheet.relations:
-            out.extend(str(record.get(c.field) or "") for c in sheet.relations[name])
-        else:
-            col = sheet.column(name)
-            out.append(col.type.to_text(record.get(name)))
-    return " / ".join(out)
-
-
-def _in_chunks(items: list, size: int = CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _where_in(attrs: list, keys: list[tuple]):
-    if len(attrs) == 1:
-        return attrs[0].in_([k[0] for k in keys])
-    return tuple_(*attrs).in_(keys)
 
 
 # ---------------------------------------------------------------------------- planning
@@ -286,12 +183,12 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
             f"表头应包含 {expected} 等列（可下载导入模板对照）。")
 
     _resolve_parents(sheet, plan.rows, session)
-    _check_rules(sheet, plan.rows)
+    check_rules(sheet, plan.rows)
     _match_existing(sheet, plan, session)
-    _check_unique(sheet, plan, session)
+    check_unique(sheet, plan.rows, session, plan.present_fields)
     if complete:
         _plan_deletions(sheet, plan, session)
-    _check_locked(sheet, plan, session)
+    check_locked(sheet, plan.rows + plan.deletions, session)
     return plan
 
 
@@ -382,127 +279,26 @@ def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> Non
                                       warning=True))
 
 
-def _check_rules(sheet: Sheet, rows: list[RowPlan]) -> None:
-    for r in rows:
-        if sheet.derive is not None:
-            before = r.record
-            r.record = sheet.derive(dict(before))
-            r.derived = {k for k, val in r.record.items() if before.get(k) != val}
-        unreadable = {i.column for i in r.issues if not i.warning}
-        bad_fields = {f for f, h in r.headers.items() if h in unreadable}
-        for p in sheet.check(r.record):
-            if p.field in bad_fields and not p.warning:
-                continue  # already reported as an unreadable value
-            column = (r.headers.get(p.field) or sheet.label(p.field)) if p.field else ""
-            value = r.raw.get(p.field, "") if p.field else ""
-            r.issues.append(Issue(r.sheet, r.row, column, value, p.message, p.warning))
-
-
 def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
-    model = sheet.model
-    attrs = [key_attr(sheet, k) for k in sheet.key]
-    seen: dict[tuple, RowPlan] = {}
-    keyed: list[RowPlan] = []
-    for r in plan.rows:
-        r.label = describe_key(sheet, r.record)
-        if r.errors:
-            continue
-        r.key = record_key(sheet, r.record)
-        if r.key is None:
-            continue
-        first = seen.get(r.key)
-        if first is not None:
-            msg = (f"与工作表「{first.sheet}」第 {first.row} 行的"
-                   f"{'、'.join(sheet.label(k) for k in sheet.key)}重复：同一记录在文件中只能出现一次")
-            r.issues.append(Issue(r.sheet, r.row, sheet.label(sheet.key[0]), r.label, msg))
-            continue
-        seen[r.key] = r
-        keyed.append(r)
-
-    existing: dict[tuple, object] = {}
-    keys = [r.key for r in keyed]
-    for chunk in _in_chunks(keys):
-        for obj in session.scalars(select(model).where(_where_in(attrs, chunk))):
-            existing[tuple(getattr(obj, a.key) for a in attrs)] = obj
-
-    keyed_ids = {id(r) for r in keyed}
+    """A row whose key a stored record has updates it (or leaves it unchanged); the others
+    create one. Only the columns the file has are compared."""
+    match_keys(sheet, plan.rows, session)
     fields = [c.field for c in sheet.stored if c.field in plan.present_fields]
     relations = [rel for rel in sheet.relations
                  if any(c.field in plan.present_fields for c in sheet.relations[rel])]
     for r in plan.rows:
-        if r.errors or r.key is None or id(r) not in keyed_ids:
+        if r.errors or r.key is None:
             r.action = "error"
             continue
-        obj = existing.get(r.key)
+        obj = r.found
         if obj is None:
             r.action = "create"
             continue
         r.existing_id, r.existing_version = obj.id, obj.version
         r.stored = stored_values(sheet, obj)
-        for f in fields + [f for f in r.derived if f not in fields]:
-            old, new = getattr(obj, f), r.record.get(f)
-            if not _same(old, new):
-                r.changes[f] = (old, new)
-        for rel in relations:
-            old, new = getattr(obj, rel), r.record.get(rel)
-            if old is not new:
-                r.changes[rel] = (old, new)
+        r.changes = changed_fields(sheet, obj, r.record,
+                                   fields + [f for f in r.derived if f not in fields], relations)
         r.action = "update" if r.changes else "unchanged"
-
-
-def stored_values(sheet: Sheet, obj) -> dict:
-    """A stored record as the list's fields (parents as instances), for `Sheet.locked`."""
-    out = {c.field: getattr(obj, c.field) for c in sheet.stored}
-    for rel in sheet.relations:
-        out[rel] = getattr(obj, rel)
-    return out
-
-
-def _check_locked(sheet: Sheet, plan: Plan, session: Session) -> None:
-    """Rows that would create, change or delete a locked record (a review of a published
-    batch) are errors: the record as stored and as it would become are both asked, in bulk."""
-    if sheet.locked is None:
-        return
-    asked: list[tuple[RowPlan, dict]] = []
-    for r in plan.rows:
-        if r.action == "create":
-            asked.append((r, r.record))
-        elif r.action == "update":
-            asked += [(r, r.stored), (r, {**r.stored, **r.record})]
-    asked += [(r, r.record) for r in plan.deletions if r.action == "delete"]
-    reasons = sheet.lock_reasons(session, [record for _r, record in asked])
-    for (r, _record), reason in zip(asked, reasons):
-        if reason is None or r.action == "error":
-            continue
-        r.issues.append(Issue(r.sheet, r.row, "", r.label, reason))
-        r.action, r.changes = "error", {}
-
-
-def _check_unique(sheet: Sheet, plan: Plan, session: Session) -> None:
-    """Columns unique apart from the key: once in the file, and not another record's."""
-    model = sheet.model
-    for col in sheet.stored:
-        if not col.unique or col.field not in plan.present_fields:
-            continue
-        rows = [r for r in plan.rows if r.action != "error" and r.record.get(col.field)]
-        owners: dict = {}
-        for chunk in _in_chunks(sorted({r.record[col.field] for r in rows})):
-            attr = getattr(model, col.field)
-            owners.update(session.execute(select(attr, model.id).where(attr.in_(chunk))).all())
-        first: dict = {}
-        for r in rows:
-            value = r.record[col.field]
-            header = r.headers.get(col.field, col.header)
-            if value in first:
-                other = first[value]
-                msg = f"与工作表「{other.sheet}」第 {other.row} 行重复：「{col.header}」不能重复"
-            elif owners.get(value, r.existing_id) != r.existing_id:
-                msg = f"「{col.header}」已被另一条记录使用：请核对，或先修改那条记录"
-            else:
-                first[value] = r
-                continue
-            r.issues.append(Issue(r.sheet, r.row, header, r.raw.get(col.field, ""), msg))
-            r.action, r.changes = "error", {}
 
 
 def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
@@ -516,275 +312,14 @@ def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
     kept = {r.existing_id for r in plan.rows if r.existing_id is not None}
     model = sheet.model
     doomed_ids = [i for i in session.scalars(select(model.id).order_by(model.id)) if i not in kept]
-    # Children block a deletion, even those the ORM would cascade: an undo must be able to
-    # bring back everything a deletion removed, and it only keeps this list's records.
-    blockers: dict[int, list[str]] = defaultdict(list)
-    for rel in inspect(model).relationships:
-        if rel.direction.name != "ONETOMANY":
-            continue
-        (fk,) = rel.remote_side
-        child = sheets.for_model(rel.mapper.class_)
-        name = child.title if child else rel.key
-        for chunk in _in_chunks(doomed_ids):
-            counts = session.execute(select(fk, func.count()).where(fk.in_(chunk))
-                                     .group_by(fk)).all()
-            for pid, n in counts:
-                blockers[pid].append(f"{n} 条「{name}」")
+    blockers = child_blockers(sheet, doomed_ids, session)
     for chunk in _in_chunks(doomed_ids):
         for obj in session.scalars(select(model).where(model.id.in_(chunk)).order_by(model.id)):
             rp = RowPlan(sheet="", row=0, action="delete", existing_id=obj.id,
                          existing_version=obj.version)
-            rp.record = {c.field: getattr(obj, c.field) for c in sheet.stored}
-            for rel in sheet.relations:
-                parent = getattr(obj, rel)
-                rp.record[rel] = parent
-                for c in sheet.relations[rel]:
-                    rp.record[c.field] = getattr(parent, c.attr) if parent is not None else None
+            rp.record = stored_values(sheet, obj)
             rp.label = describe_key(sheet, rp.record)
             if blockers.get(obj.id):
-                rp.action = "error"
-                rp.issues.append(Issue("", 0, "", rp.label,
-                                       f"「{rp.label}」不在文件中，但它还有"
-                                       f"{'、'.join(blockers[obj.id])}记录，不能删除："
-                                       f"请先处理这些记录，或不要按完整清单导入"))
+                rp.refuse(children_block(rp.label, blockers[obj.id], missing=True),
+                          value=rp.label)
             plan.deletions.append(rp)
-
-
-# ---------------------------------------------------------------------------- writing
-def _snapshot(sheet: Sheet, obj) -> dict:
-    """The record's stored values, as the audit trail keeps them."""
-    mapper = inspect(sheet.model)
-    return {c.key: json_value(getattr(obj, c.key)) for c in mapper.column_attrs
-            if c.key not in ("created_on", "changed_on", "created_by_fk", "changed_by_fk")}
-
-
-def _row_values(sheet: Sheet, plan: Plan, r: RowPlan) -> dict:
-    """Column values to write for a row: only the columns the file has."""
-    out = {c.field: r.record.get(c.field) for c in sheet.stored
-           if c.field in plan.present_fields or c.field in r.derived}
-    for rel in sheet.relations:
-        if any(c.field in plan.present_fields for c in sheet.relations[rel]):
-            attr, _ = fk_column(sheet.model, rel)
-            parent = r.record.get(rel)
-            out[attr.key] = parent.id if parent is not None else None
-    return out
-
-
-def apply_plan(plan: Plan, *, session: Session, user_id: int | None = None,
-               source: str = "web", data: bytes | None = None) -> ImportBatch:
-    """Write the plan in one transaction and record it as a batch. Raises StalePlan when
-    the records changed since the plan was made (nothing is written then)."""
-    if not plan.writable:
-        raise ImportRefused("文件有错误，未导入任何记录：请修正后重新上传，或选择“只导入无错误的行”。")
-    sheet = plan.sheet
-    model = sheet.model
-    table = model.__table__
-    stamp = now()
-    try:
-        updates = [r for r in plan.rows if r.action == "update"]
-        deletes = [r for r in plan.deletions if r.action == "delete"]
-        touched = {r.existing_id: r.existing_version for r in updates + deletes}
-        for chunk in _in_chunks(list(touched)):  # lock and compare versions before writing
-            rows = session.execute(select(table.c.id, table.c.version)
-                                   .where(table.c.id.in_(chunk)).with_for_update()).all()
-            current = dict(rows)
-            for rid in chunk:
-                if current.get(rid) != touched[rid]:
-                    raise StalePlan("预览之后这些记录已被他人修改：请重新预览后再确认导入。")
-
-        batch = ImportBatch(slug=sheet.slug, list_title=sheet.title, created_by_fk=user_id,
-                            source=source, file_name=plan.file_name[:255],
-                            file_size=plan.file_size, sha256=plan.sha256,
-                            options={"complete": plan.complete, "valid_only": plan.valid_only},
-                            created=plan.count("create"), updated=len(updates),
-                            unchanged=plan.count("unchanged"), deleted=len(deletes),
-                            errors=len(plan.errors), created_on=stamp)
-        if data is not None:
-            batch.file = ImportFile(content=data)
-        session.add(batch)
-        session.flush()
-        changes: list[dict] = []
-
-        creates = [r for r in plan.rows if r.action == "create"]
-        if creates:
-            params = [{**_row_values(sheet, plan, r), "version": 1, "created_on": stamp,
-                       "changed_on": stamp, "created_by_fk": user_id, "changed_by_fk": user_id}
-                      for r in creates]
-            session.execute(insert(table), params)
-            # Ids by key afterwards, in bulk: RETURNING in parameter order is row-at-a-time
-            # on some databases.
-            attrs = [key_attr(sheet, k) for k in sheet.key]
-            cols = [table.c[a.key] for a in attrs]
-            ids: dict[tuple, int] = {}
-            for chunk in _in_chunks([r.key for r in creates]):
-                for row in session.execute(select(table.c.id, *cols).where(
-                        _where_in(cols, chunk))):
-                    ids[tuple(row[1:])] = row[0]
-            for r, p in zip(creates, params):
-                rid = ids[r.key]
-                r.existing_id = rid
-                after = {k: json_value(val) for k, val in p.items()
-                         if k not in ("created_on", "changed_on", "created_by_fk",
-                                      "changed_by_fk")}
-                after["id"] = rid
-                changes.append(dict(slug=sheet.slug, record_id=rid, action="create",
-                                    before=None, after=after, version_after=1))
-
-        if updates:
-            befores = {o.id: _snapshot(sheet, o) for chunk in
-                       _in_chunks([r.existing_id for r in updates])
-                       for o in session.scalars(select(model).where(model.id.in_(chunk)))}
-            groups: dict[tuple, list[RowPlan]] = defaultdict(list)
-            for r in updates:
-                groups[tuple(sorted(_row_values(sheet, plan, r)))].append(r)
-            for names, group in groups.items():
-                stmt = (update(table).where(table.c.id == bindparam("_id"))
-                        .values({**{n: bindparam("_" + n) for n in names},
-                                 "version": table.c.version + 1, "changed_on": stamp,
-                                 "changed_by_fk": user_id}))
-                session.execute(stmt, [{"_id": r.existing_id,
-                                        **{"_" + k: val for k, val in
-                                           _row_values(sheet, plan, r).items()}}
-                                       for r in group])
-            for r in updates:
-                before = befores[r.existing_id]
-                after = dict(before, **{k: json_value(val)
-                                        for k, val in _row_values(sheet, plan, r).items()})
-                after["version"] = r.existing_version + 1
-                changes.append(dict(slug=sheet.slug, record_id=r.existing_id, action="update",
-                                    before=before, after=after,
-                                    version_after=r.existing_version + 1))
-
-        if deletes:
-            for chunk in _in_chunks([r.existing_id for r in deletes]):
-                for o in session.scalars(select(model).where(model.id.in_(chunk))):
-                    changes.append(dict(slug=sheet.slug, record_id=o.id, action="delete",
-                                        before=_snapshot(sheet, o), after=None,
-                                        version_after=None))
-                session.execute(delete(table).where(table.c.id.in_(chunk)))
-
-        if changes:
-            for c in changes:
-                c.update(batch_id=batch.id, changed_on=stamp, changed_by_fk=user_id)
-            session.execute(insert(Change), changes)
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise StalePlan("写入时与数据库中已有的记录冲突（可能有人同时录入了相同的记录）："
-                        "未导入任何记录，请重新预览后再确认。") from exc
-    except Exception:
-        session.rollback()
-        raise
-    session.expire_all()
-    return batch
-
-
-def restore_value(sheet: Sheet, name: str, value):
-    """A JSON-kept value back to its column's Python type."""
-    if value is None:
-        return None
-    col = sheet.model.__table__.c[name]
-    try:
-        py = col.type.python_type
-    except NotImplementedError:
-        return value
-    if py is dt.date:
-        return dt.date.fromisoformat(value)
-    if py is dt.datetime:
-        return dt.datetime.fromisoformat(value)
-    if py is Decimal:
-        return Decimal(value)
-    return value
-
-
-def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -> ImportBatch:
-    """Take an import back: remove what it created, restore what it changed or deleted —
-    unless something changed those records since (then nothing is done)."""
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None:
-        raise UndoRefused(f"导入批次 {batch_id} 不存在")
-    if batch.undone:
-        raise UndoRefused(f"导入批次 {batch_id} 已于 {batch.undone_on:%Y-%m-%d %H:%M} 撤销过")
-    sheet = sheets[batch.slug]
-    model = sheet.model
-    table = model.__table__
-    changes = session.scalars(select(Change).where(Change.batch_id == batch.id)
-                              .order_by(Change.id)).all()
-    snapshots = [s for c in changes for s in (c.before, c.after) if s]
-    locked = next(filter(None, sheet.lock_reasons(session, snapshots)), None)
-    if locked:
-        session.rollback()
-        raise UndoRefused(f"撤销未执行：本次导入涉及的记录现在不能修改。{locked}")
-    ids = [c.record_id for c in changes]
-    current: dict[int, int] = {}
-    for chunk in _in_chunks(ids):
-        current.update(session.execute(select(table.c.id, table.c.version)
-                                       .where(table.c.id.in_(chunk)).with_for_update()).all())
-    conflicts = []
-    for c in changes:
-        if c.action == "delete":
-            if c.record_id in current:
-                conflicts.append(c)
-        elif current.get(c.record_id) != c.version_after:
-            conflicts.append(c)
-    if conflicts:
-        session.rollback()
-        names = []
-        for c in conflicts[:20]:
-            snap = c.after or c.before or {}
-            names.append(label_from_snapshot(sheet, snap, session) or f"#{c.record_id}")
-        more = f" 等 {len(conflicts)} 条" if len(conflicts) > 20 else ""
-        raise UndoRefused("以下记录在本次导入之后又被修改或重新录入，为免覆盖他人的修改，"
-                          "撤销未执行：" + "；".join(names) + more)
-    stamp = now()
-    log = []
-    try:
-        for c in reversed(changes):
-            if c.action == "create":
-                session.execute(delete(table).where(table.c.id == c.record_id))
-                log.append(dict(record_id=c.record_id, action="delete", before=c.after,
-                                after=None, version_after=None))
-            elif c.action == "update":
-                values = {k: restore_value(sheet, k, val) for k, val in c.before.items()
-                          if k not in ("id", "version")}
-                session.execute(update(table).where(table.c.id == c.record_id)
-                                .values({**values, "version": c.version_after + 1,
-                                         "changed_on": stamp, "changed_by_fk": user_id}))
-                log.append(dict(record_id=c.record_id, action="update", before=c.after,
-                                after=dict(c.before, version=c.version_after + 1),
-                                version_after=c.version_after + 1))
-            else:
-                values = {k: restore_value(sheet, k, val) for k, val in c.before.items()}
-                values.update(version=values.get("version", 1) + 1, created_on=stamp,
-                              changed_on=stamp, changed_by_fk=user_id)
-                session.execute(insert(table).values(values))
-                log.append(dict(record_id=c.record_id, action="create", before=None,
-                                after=c.before, version_after=values["version"]))
-        for entry in log:
-            entry.update(slug=sheet.slug, changed_on=stamp, changed_by_fk=user_id,
-                         summary=f"撤销导入批次 {batch.id}")
-        if log:
-            session.execute(insert(Change), log)
-        batch.undone, batch.undone_on, batch.undone_by_fk = True, stamp, user_id
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise UndoRefused("撤销未执行：本批次新增的记录已被其他清单引用（例如已有下属的证书或责任事项），"
-                          "请先处理引用它们的记录。") from exc
-    session.expire_all()
-    return batch
-
-
-def label_from_snapshot(sheet: Sheet, snap: dict, session: Session) -> str:
-    record = dict(snap)
-    for rel in sheet.relations:
-        attr, target = fk_column(sheet.model, rel)
-        pid = snap.get(attr.key)
-        parent = session.get(target, pid) if pid is not None else None
-        record[rel] = parent
-        for c in sheet.relations[rel]:
-            record[c.field] = getattr(parent, c.attr) if parent is not None else None
-    for name in sheet.key:
-        if name not in sheet.relations and name in record:
-            record[name] = restore_value(sheet, name, record[name])
-    return describe_key(sheet, record)

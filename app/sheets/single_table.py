@@ -7,9 +7,11 @@ always says what the import template says.
 from __future__ import annotations
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from .declare import Sheet
+from .values import looks_like_formula
 from .writer import _sheet_name, cell_value
 
 TITLE = "行政权力事项表（一项一表）"
@@ -31,8 +33,15 @@ def _text(col, obj) -> str:
 
 
 def _boxed(ws, row: int, col: int, value, *, label: bool = False, merge_to: int | None = None):
+    if isinstance(value, str):
+        # As list exports do (writer._data_cell): characters XML cannot hold would abort the
+        # workbook; text is never a formula, and formula-like text (=, +, -, @ first) is
+        # marked so that Excel keeps it as text when the cell is edited.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = ws.cell(row=row, column=col, value=value)
     cell.data_type = "s"  # never a formula, whatever the text starts with
+    if isinstance(value, str) and looks_like_formula(value):
+        cell.quotePrefix = True
     cell.alignment = WRAP
     cell.border = BOX
     if label:

@@ -16,7 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .declare import Col, Sheet
+from .declare import Col, Sheet, column_help
 from .values import looks_like_formula
 
 SEQ_HEADER = "序号"
@@ -54,13 +54,7 @@ def _required(col: Col) -> bool:
 
 
 def _comment_text(col: Col) -> str:
-    lines = [col.type.describe()]
-    if col.note:
-        lines.append(col.note)
-    lines.append("必填" if _required(col) else "选填")
-    if col.info:
-        lines.append("仅供核对，不导入")
-    return "\n".join(lines)
+    return "\n".join((*column_help(col), "必填" if _required(col) else "选填"))
 
 
 def _sheet_name(title: str) -> str:
@@ -157,10 +151,8 @@ def _write_guide(ws, sheet: Sheet) -> None:
     for cell in ws[3]:
         _style_header(cell)
     for col in sheet.columns:
-        kind = col.type.describe() + (f"；{col.note}" if col.note else "")
-        if col.info:
-            kind += "；仅供核对，不导入"
-        ws.append([col.out_header, "必填" if _required(col) else "选填", kind])
+        ws.append([col.out_header, "必填" if _required(col) else "选填",
+                   "；".join(column_help(col))])
     keys = "、".join(f"「{sheet.label(k)}」" for k in sheet.key)
     keys += "共同" if len(sheet.key) > 1 else ""
     rules = [

@@ -1,6 +1,8 @@
-"""The web edges: generated list screens (screens.py, forms.py, filters.py, datamodel.py) and
-API (api.py), the Flask-AppBuilder fixes (fab_fixes.py), roles (security.py), the import/export
-screens (imports.py) and the review batches (review_batches.py)."""
+"""The web edges: generated list screens (screens.py, saving.py, forms.py, filters.py,
+datamodel.py) and API (api.py), both calling the record commands (commands.py), the
+Flask-AppBuilder fixes (fab_fixes.py), roles (security.py), the import/export screens
+(imports.py), the review batches (review_batches.py), the audit trail's screens (history.py,
+audit_log.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -22,3 +24,5 @@ def register_views(appbuilder) -> None:
     if importlib.util.find_spec("app.web.imports") is not None:
         from .imports import register as register_imports
         register_imports(appbuilder)
+    from .audit_log import register as register_audit_log
+    register_audit_log(appbuilder)

@@ -8,12 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import HybridExtensionType
 
 from ..sheets import types as t
-from ..sheets.declare import Col, Sheet, sheets
+from ..sheets.declare import Col, Sheet, column_help, sheets
+from ..sheets.rows import name_beside
 from .security import can_see_id_numbers
-
-# Values derived from the stored ones, never typed: shown (and, when boolean, filtered 是/否)
-# wherever a list's model has them. Label by attribute name.
-DERIVED = {"dual_qualified": "双资质", "validity": "有效状态", "expired": "已过期"}
 
 
 def is_hybrid(model, name: str) -> bool:
@@ -21,12 +18,9 @@ def is_hybrid(model, name: str) -> bool:
     return desc is not None and desc.extension_type is HybridExtensionType.HYBRID_PROPERTY
 
 
-def _is_property(model, name: str) -> bool:
-    return isinstance(getattr(model, name, None), property)
-
-
-def derived_fields(model) -> list[str]:
-    return [n for n in DERIVED if is_hybrid(model, n) or _is_property(model, n)]
+def derived_fields(sheet: Sheet) -> list[str]:
+    """The values the declaration says are computed from the stored ones (`Sheet.computed`)."""
+    return list(sheet.computed)
 
 
 def yes_no(value) -> str:
@@ -77,16 +71,15 @@ def _relation_label(sheet: Sheet, relation: str) -> str:
 def labels_of(sheet: Sheet) -> dict[str, str]:
     labels = {c.field: c.header for c in sheet.columns}
     labels.update({rel: _relation_label(sheet, rel) for rel in sheet.relations})
-    labels.update({n: DERIVED[n] for n in derived_fields(sheet.model)})
+    labels.update(sheet.computed)
     return labels
 
 
 def description(col: Col) -> str:
-    """Help text next to a form field: required or not, the type's description, the note."""
-    describe = col.type.describe()
+    """Help text next to a form field: required or not, then `column_help` — the words of
+    the template and its instructions (a plain 文本 says nothing on a form)."""
     parts = ["必填" if col.required else "",
-             "" if describe == t.ValueType.word else describe,  # plain 文本 says nothing
-             "" if col.note in describe else col.note]
+             *(p for p in column_help(col) if p != t.ValueType.word)]
     return "；".join(p for p in parts if p)
 
 
@@ -98,13 +91,20 @@ def descriptions(sheet: Sheet) -> dict[str, str]:
 
 def search_fields(sheet: Sheet) -> list[str]:
     """The declared search fields, plus the boolean derived values (双资质, 已过期)."""
-    extra = [n for n in derived_fields(sheet.model) if is_hybrid(sheet.model, n)]
+    extra = [n for n in derived_fields(sheet) if is_boolean(sheet, n)]
     return list(dict.fromkeys([*sheet.search, *extra]))
 
 
 def is_boolean(sheet: Sheet | None, name: str) -> bool:
     if sheet is None:
         return False
-    if is_hybrid(sheet.model, name) and name in DERIVED:
-        return True
+    if name in sheet.computed and is_hybrid(sheet.model, name):
+        return isinstance(getattr(sheet.model, name).type, sa.Boolean)  # its SQL expression
     return any(c.field == name and isinstance(c.type, t.Boolean) for c in sheet.stored)
+
+
+def record_label(sheet: Sheet, label: str, record: dict, mask) -> str:
+    """How a record is named on screen: its key, and when the key is an ID number that may be
+    masked, also its first required text (姓名), or masked records would all look alike."""
+    extra = name_beside(sheet, record)
+    return mask(label) + (f"（{extra}）" if extra else "")

@@ -1,6 +1,9 @@
 """The add/edit forms of a list, built from its declaration: each field parsed by its column's
-type (the importer's parsers and messages), the record checked by the importer's rules, and
-the version the form was shown from (optimistic locking across the round-trip)."""
+type (the importer's parsers and messages), the version the form was shown from (optimistic
+locking across the round-trip), and the record commands' answer shown next to the fields.
+
+A form only reads what was typed (`draft()`); the checks — rules, key, unique columns, locks —
+are the record commands' (app/sheets/records.py), the same as for the API and imports."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,12 +21,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from ..sheets import types as t
-from ..sheets.declare import Col, Sheet, sheets
-from ..sheets.engine import stored_values
+from ..sheets.declare import Col, Problem, Sheet, sheets
+from ..sheets.records import Draft, Result
+from ..sheets.sources import parse_field
 from ..sheets.values import ValueProblem
-from .checks import lock_reason, rule_problems, target_field
 from .columns import camel, description, is_boolean, screen_fields, search_fields, shown
-from .privacy import derived_refusal, sent_back_masked
+from .commands import by_field
+from .privacy import derived_refusal
 
 EMPTY_CHOICE = SelectChoice("", "")
 # Optimistic locking across a form's round-trip (or an API client's read and write): the
@@ -34,41 +38,37 @@ STALE_FORM_MESSAGE = ("保存未完成：您打开此记录后，它已被其他
 
 
 class Parse:
-    """WTForms validator: the column's own parser (the importer's), so a form normalises as an
-    import does (full-width digits, 30万元, 2015年3月1日 …) and says what is wrong in the
-    importer's words. A masked ID number sent back unchanged keeps the stored one."""
+    """WTForms validator: the column's own parser (the importer's, `parse_field`), so a form
+    normalises as an import does (full-width digits, 30万元, 2015年3月1日 …) and says what is
+    wrong in the importer's words. A masked ID number sent back unchanged keeps the stored one."""
 
     def __init__(self, col: Col):
         self.col = col
 
     def __call__(self, form, field):
-        field.parsed, field.unchanged = None, False
+        field.parsed = None
         stored = getattr(form, "_stored", None)
-        original = getattr(stored, self.col.field) if stored is not None else None
-        if sent_back_masked(self.col, original, field.data):
-            field.parsed, field.unchanged = original, True
+        original = getattr(stored, self.col.field, None)
+        field.kept = self.col.shows_masked(field.data, original)  # sent back as shown
         if self.col.derived_from and stored is not None:  # 出生日期 changes with its number
-            source = form[self.col.derived_from]
-            kept = field.unchanged or (original in (None, "") and not (field.data or "").strip())
+            kept = field.kept or (original in (None, "") and not (field.data or "").strip())
+            source_kept = getattr(form[self.col.derived_from], "kept", False)
             refusal = derived_refusal(self.col, form.sheet.column(self.col.derived_from),
-                                      kept=kept, source_kept=source.unchanged, stored=original)
+                                      kept=kept, source_kept=source_kept, stored=original)
             if refusal:
                 raise ValidationError(refusal)
-        if field.unchanged:
-            return
         try:
-            field.parsed = self.col.type.parse(field.data)
+            field.parsed = parse_field(self.col, field.data,
+                                       getattr(stored, self.col.field, None))
         except ValueProblem as exc:
             raise ValidationError(exc.message) from None
 
 
 class _Parsed:
     parsed = None
-    unchanged = False
 
     def populate_obj(self, obj, name):
-        if not self.unchanged:
-            setattr(obj, name, self.parsed)
+        setattr(obj, name, self.parsed)
 
 
 class TextInput(_Parsed, StringField):
@@ -128,9 +128,9 @@ class VersionField(HiddenField):
 
 
 class SheetForm(DynamicForm):
-    """The add/edit form of a list: each field parsed by its column's type, then the record
-    checked by `sheet.check()` — the importer's rules — with each problem next to its field;
-    warnings are flashed and do not block.
+    """The add/edit form of a list: each field parsed by its column's type; `draft()` is what
+    was typed, for a record command, and `show(result)` puts the command's problems next to
+    their fields (warnings are flashed and do not block).
 
     An edit form carries the version it was shown from (`_version`): a save over someone
     else's later change is refused, the form shown again with what was typed and the current
@@ -138,6 +138,7 @@ class SheetForm(DynamicForm):
     sheet: Sheet = None
     _id = None      # FAB sets the edited record's primary key before validate()
     _stored = None  # that record, as stored
+    stale = None    # why the form is stale (validate), or None
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
@@ -150,24 +151,35 @@ class SheetForm(DynamicForm):
             if stored is not None and "qd_version" in self._fields:
                 self.qd_version.data = str(stored.version)
 
-    def stale_message(self) -> str | None:
-        """Why the edited record may not be saved from this form: it changed since the form
-        was shown. No `_version` (a form from before this field) is accepted, as before."""
-        stored = self._stored
-        if stored is None or "qd_version" not in self._fields:
+    def sent_version(self) -> int | None:
+        """The version the edit form was shown from (None: a form from before `_version`)."""
+        if "qd_version" not in self._fields:
             return None
         sent = (self.qd_version.data or "").strip()
-        if not sent or sent == str(stored.version):
-            return None
+        return int(sent) if sent.isascii() and sent.isdigit() else None
+
+    def _refuse_stale(self, version: int) -> None:
         current_app.logger.info(
             "edit refused, %s id=%s changed since its form was shown (form version %s, now %s)",
-            self.sheet.slug, stored.id, sent if sent.isdigit() else "?", stored.version)
-        self.qd_version.data = str(stored.version)  # shown again: a second save goes through
-        return STALE_FORM_MESSAGE.format(version=stored.version)
+            self.sheet.slug, self._id, self.sent_version() or "?", version)
+        self.qd_version.data = str(version)  # shown again: a second save goes through
+        self.stale = STALE_FORM_MESSAGE.format(version=version)
+        self.form_errors.append(self.stale)
+        flash(self.stale, "danger")  # first, at the top of the re-rendered form
 
-    def record(self) -> dict:
-        """The values as a rule sees them (parents as instances, as the importer gives)."""
-        record = {}
+    def validate(self, extra_validators=None):
+        """Each field read by its column's parser; an edit form shown before the record's
+        last change is stale. No `_version` (a form from before this field) is accepted."""
+        if self._id is not None:
+            self._stored = current_app.appbuilder.session.get(self.sheet.model, int(self._id))
+            sent = self.sent_version()
+            if self._stored is not None and sent is not None and sent != self._stored.version:
+                self._refuse_stale(self._stored.version)
+        return super().validate(extra_validators) and self.stale is None
+
+    def draft(self) -> Draft:
+        """What was typed, as a record (parents as instances), with what could not be read."""
+        record, problems = {}, []
         for c in self.sheet.columns:
             if c.info:
                 continue
@@ -177,36 +189,28 @@ class SheetForm(DynamicForm):
                 record[c.field] = getattr(parent, c.attr) if parent is not None else None
             else:
                 record[c.field] = self[c.field].parsed
-        return record
+                problems += [Problem(c.field, m) for m in self[c.field].errors]
+        return Draft(record, problems)
 
-    def validate(self, extra_validators=None):
-        if self._id is not None:
-            self._stored = current_app.appbuilder.session.get(self.sheet.model, int(self._id))
-            stale = self.stale_message()
-            if stale:
-                self.form_errors.append(stale)
-                flash(stale, "danger")  # first, at the top of the re-rendered form
-        valid = super().validate(extra_validators)
+    def show(self, result: Result) -> bool:
+        """The command's answer on the form: True when it was saved (warnings flashed), else
+        each problem next to its field, or at the top for the whole record."""
+        for p in result.warnings:
+            flash(p.message, "warning")
+        if result.ok:
+            return True
+        if result.stale and result.version is not None and "qd_version" in self._fields:
+            self._refuse_stale(result.version)
+            return False
         told = {name for name, f in self._fields.items() if f.errors}
-        for p in rule_problems(self.sheet, self.record(), self._id):
-            name = target_field(p.field, self._fields)
-            if p.warning:
-                flash(p.message, "warning")
-            elif name is None:
-                self.form_errors.append(p.message)
-                flash(p.message, "danger")  # shown at the top of the re-rendered form
+        for name, messages in by_field(result.problems, self._fields).items():
+            if name is None:
+                for message in messages:
+                    self.form_errors.append(message)
+                    flash(message, "danger")  # shown at the top of the re-rendered form
             elif name not in told:  # a value that could not be read is reported once
-                self[name].errors.append(p.message)
-        # A locked record (a review of a published batch) may be neither changed, nor moved
-        # out of, nor added to its batch.
-        records = [self.record()]
-        if self._stored is not None:
-            records.append(stored_values(self.sheet, self._stored))
-        locked = lock_reason(self.sheet, records)
-        if locked:
-            self.form_errors.append(locked)
-            flash(locked, "danger")
-        return valid and not self.errors
+                self[name].errors = [*self[name].errors, *messages]
+        return False
 
 
 def build_form(sheet: Sheet, labels: dict[str, str]) -> type[SheetForm]:

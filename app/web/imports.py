@@ -31,7 +31,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import db
-from ..drafts import ImportDraft, purge_old_drafts
+from ..audit import IMPORT, record_export
+from ..drafts import (
+    ImportDraft,
+    discard_oldest_drafts,
+    keep_plan,
+    kept_rows,
+    kept_summary,
+    purge_old_drafts,
+)
 from ..models import Change, ImportBatch, ImportFile, now
 from ..sheets.declare import sheets
 from ..sheets.engine import (
@@ -41,9 +49,6 @@ from ..sheets.engine import (
     UnreadableFile,
     apply_plan,
     build_plan,
-    fk_column,
-    label_from_snapshot,
-    restore_value,
     undo_batch,
 )
 from ..sheets.errorbook import write_errorbook
@@ -53,6 +58,7 @@ from ..sheets.single_table import write_single_tables
 from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export, write_template
 from .errors import message_page
+from .history import change_rows
 from .screens import filtered_query, view_for
 from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
 
@@ -63,6 +69,8 @@ ACTIONS = {"create": "新增", "update": "更新", "unchanged": "无变化", "er
 SOURCES = {"web": "网页", "cli": "命令行", "seed": "演示数据"}
 CATEGORY = "导入导出"
 STALE_PREVIEW = "记录在预览后已变化，请重新预览：下面是按当前数据重新生成的预览，核对后再确认导入。"
+DISCARDED = ("未确认的导入预览每人最多保留 {n} 个：较早的{names}已作废（未导入任何记录），"
+             "如仍需导入，请重新上传该文件。")
 # MariaDB/MySQL refuse a statement over max_allowed_packet (16 MB by default), and the file is
 # stored whole (draft, then batch): the clerk is told what to do instead of getting a 500.
 NOT_STORED = ("文件未能保存到数据库，未导入任何记录：文件可能超过了数据库单次可接收的大小。"
@@ -104,11 +112,6 @@ def _masker(sheet):
             return col.masked(text) or ""
         return _ID_LIKE.sub(lambda m: mask_id_number(m[0]), text or "")
     return mask
-
-
-def _stored_col(sheet, name: str):
-    """The stored column of a field, or None (a parent relation)."""
-    return next((c for c in sheet.stored if c.field == name), None)
 
 
 def _plan_for(draft: ImportDraft):
@@ -166,68 +169,53 @@ class ShownRow:
     label: str
     changes: list[tuple[str, str, str]]   # (field label, old, new)
     values: list[tuple[str, str]]         # (field label, value as it will be stored)
-    issues: list                          # engine Issues, masked
+    issues: list                          # ShownIssues, masked
 
 
-def _label(sheet, label: str, record: dict, mask) -> str:
-    """How a record is named on screen: its key, and when the key is an ID number that may be
-    masked, also its first required text (姓名), or masked records would all look alike."""
-    if not any(sheet.column(k).sensitive for k in sheet.key if k not in sheet.relations):
-        return mask(label)
-    extra = next((record.get(c.field) for c in sheet.stored
-                  if c.required and not c.sensitive and c.field not in sheet.key
-                  and isinstance(record.get(c.field), str)), None)
+def _named(label: str, extra: str, mask) -> str:
+    """A record as named on screen (see columns.record_label), from what a kept plan says."""
     return mask(label) + (f"（{extra}）" if extra else "")
 
 
-def _value_text(sheet, name: str, value) -> str:
-    """A value of a field (or a parent record, for a relation) as a person reads it."""
-    if value is None:
-        return ""
-    if name in sheet.relations:
-        return " / ".join(str(getattr(value, c.attr) or "") for c in sheet.relations[name])
-    try:
-        return sheet.column(name).type.to_text(value)
-    except KeyError:
-        return str(value)
-
-
-def _shown(plan, r, mask) -> ShownRow:
-    sheet = plan.sheet
-    changes = [(sheet.label(name), mask(_value_text(sheet, name, old), _stored_col(sheet, name)),
-                mask(_value_text(sheet, name, new), _stored_col(sheet, name)))
-               for name, (old, new) in r.changes.items()]
-    values = []
-    if r.action != "error":
-        for c in sheet.columns:
-            if c.field in plan.present_fields or r.action == "delete":
-                text = _value_text(sheet, c.field, r.record.get(c.field))
-                if text:
-                    values.append((c.header, mask(text, c)))
-    issues = [_masked(i, mask) for i in r.issues]
-    return ShownRow(r.sheet, r.row, r.action, _label(sheet, r.label, r.record, mask), changes,
-                    values, issues)
+def _shown(sheet, r, mask) -> ShownRow:
+    cols = {c.header: c for c in sheet.stored}  # a sensitive column is masked whole
+    return ShownRow(r.sheet, r.row, r.action, _named(r.label, r.extra, mask),
+                    [(label, mask(old, cols.get(label)), mask(new, cols.get(label)))
+                     for label, old, new in r.changes],
+                    [(header, mask(value, cols.get(header))) for header, value in r.values],
+                    [_masked(i, mask) for i in r.issues])
 
 
 def _masked(issue, mask):
     return replace(issue, value=mask(issue.value), message=mask(issue.message))
 
 
-def _preview_context(draft: ImportDraft, plan, show: str, page: int) -> dict:
-    mask = _masker(plan.sheet)
-    every = plan.rows + plan.deletions  # a deletion a child blocks is an error row too
-    counts = {a: sum(1 for r in every if r.action == a) for a in ACTIONS}
+def _preview_limit() -> int:
+    return current_app.config.get("QINGDAN_PREVIEW_MAX_CHARS", 200)
+
+
+def _keep(draft: ImportDraft, plan):
+    """Keep the plan with the draft: the preview pages from it (the caller commits)."""
+    return keep_plan(db.session, draft, plan, limit=_preview_limit())
+
+
+def _preview_context(draft: ImportDraft, summary, show: str, page: int) -> dict:
+    """One page of the kept preview: the summary and the page's rows, from the database."""
+    sheet = sheets[draft.slug]
+    mask = _masker(sheet)
+    counts = summary.counts
     show = show if show in ACTIONS else ""
-    rows = [r for r in every if r.action == show] if show else every
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    total = counts.get(show, 0) if show else sum(counts.values())
+    pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    window = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    window = kept_rows(db.session, draft, action=show, offset=(page - 1) * PAGE_SIZE,
+                       limit=PAGE_SIZE)
     return dict(
-        draft=draft, plan=plan, sheet=plan.sheet, counts=counts,
-        warning_count=len(plan.warnings), error_count=len(plan.errors),
-        file_issues=[_masked(i, mask) for i in plan.file_issues],
-        rows=[_shown(plan, r, mask) for r in window], show=show, page=page, pages=pages,
-        total=len(rows), actions=ACTIONS, size=_size(plan.file_size),
+        draft=draft, plan=summary, sheet=sheet, counts=counts,
+        warning_count=summary.warning_count, error_count=summary.error_count,
+        file_issues=[_masked(i, mask) for i in summary.file_issues],
+        rows=[_shown(sheet, r, mask) for r in window], show=show, page=page, pages=pages,
+        total=total, actions=ACTIONS, size=_size(summary.file_size),
     )
 
 
@@ -257,9 +245,14 @@ class ListsView(BaseView):
                                  "如需导出，请联系管理员。", 403, "无权导出")
         # The list as its screen shows it, filtered by the same query string.
         stmt = export_query(sheet, filtered_query(slug, request.args))
-        return _send_xlsx(
-            lambda out: write_export(sheet, records_for_export(sheet, stmt, db.session), out),
-            f"{sheet.title}_{now():%Y%m%d}.xlsx")
+
+        def write(out):
+            rows = write_export(sheet, records_for_export(sheet, stmt, db.session), out)
+            if _has_id_numbers(sheet):  # who took which ID numbers away, and how many
+                record_export(db.session, sheet, rows, user_id=current_user.id,
+                              filters=request.query_string.decode("utf-8", "replace"))
+                db.session.commit()
+        return _send_xlsx(write, f"{sheet.title}_{now():%Y%m%d}.xlsx")
 
     @expose("/powers/single-tables")
     @has_access
@@ -301,15 +294,23 @@ class ListsView(BaseView):
             db.session.rollback()
             return self._upload_form(sheet, options, str(exc))
         purge_old_drafts(db.session)
+        # A clerk who uploads again usually replaces an attempt: the oldest previews go.
+        keep = max(current_app.config.get("QINGDAN_MAX_OPEN_DRAFTS", 5), 1)
+        discarded = discard_oldest_drafts(db.session, current_user.id, keep - 1)
         draft = ImportDraft(slug=sheet.slug, user_id=current_user.id, file_name=file_name,
-                            content=data, options=options, fingerprint=plan.fingerprint())
+                            content=data, options=options)
         db.session.add(draft)
         try:
+            db.session.flush()
+            _keep(draft, plan)  # the preview pages from it
             db.session.commit()
         except DBAPIError:
             db.session.rollback()
             current_app.logger.exception("import draft of %s bytes not stored", len(data))
             return self._upload_form(sheet, options, NOT_STORED)
+        if discarded:
+            flash(DISCARDED.format(n=keep, names="、".join(f"「{n}」" for n in discarded)),
+                  "info")
         return redirect(url_for(".preview", draft_id=draft.id))
 
     def _upload_form(self, sheet, options=None, error=None):
@@ -325,18 +326,14 @@ class ListsView(BaseView):
     @has_access
     @permission_name("import")
     def preview(self, draft_id):
+        """A page of the plan kept with the draft: the file is not read again (confirming
+        plans it afresh and says so when the records changed meanwhile)."""
         draft = _own_draft_or_404(draft_id)
-        plan = _plan_for(draft)
-        changed = plan.fingerprint() != draft.fingerprint
-        if changed:
-            # The clerk now sees the records as they are; confirming compares with this.
-            draft.fingerprint = plan.fingerprint()
+        summary = kept_summary(draft)
+        if summary is None:  # a draft kept without its plan: plan it once, and keep it
+            summary = _keep(draft, _plan_for(draft))
             db.session.commit()
-            flash(STALE_PREVIEW, "warning")
-        return self._preview(draft, plan)
-
-    def _preview(self, draft, plan):
-        context = _preview_context(draft, plan, request.args.get("show", ""),
+        context = _preview_context(draft, summary, request.args.get("show", ""),
                                    request.args.get("page", 1, type=int))
         return self.render_template("imports/preview.html", **context,
                                     list_url=_list_url(draft.slug))
@@ -349,7 +346,7 @@ class ListsView(BaseView):
         plan = _plan_for(draft)
         back = redirect(url_for(".preview", draft_id=draft.id))
         if plan.fingerprint() != draft.fingerprint:
-            draft.fingerprint = plan.fingerprint()
+            _keep(draft, plan)  # the clerk now sees the records as they are
             db.session.commit()
             flash(STALE_PREVIEW, "danger")
             return back
@@ -433,42 +430,6 @@ def _options_text(options: dict | None) -> str:
     ])
 
 
-def _change_rows(batch: ImportBatch, changes: list[Change]) -> list[dict]:
-    """A batch's Change rows as the history page shows them: record, action, fields old → new."""
-    sheet = sheets.get(batch.slug)
-    if sheet is None:
-        return [dict(label=f"#{c.record_id}", action=ACTIONS.get(c.action, c.action), fields=[])
-                for c in changes]
-    mask = _masker(sheet)
-    fks = {fk_column(sheet.model, rel)[0].key: rel for rel in sheet.relations}
-    out = []
-    for c in changes:
-        before, after = c.before or {}, c.after or {}
-        fields = []
-        if c.action == "update":
-            for key in after:
-                if key in ("id", "version") or before.get(key) == after.get(key):
-                    continue
-                col = _stored_col(sheet, key)
-                fields.append((sheet.label(fks.get(key, key)),
-                               mask(_snapshot_text(sheet, fks, key, before.get(key)), col),
-                               mask(_snapshot_text(sheet, fks, key, after.get(key)), col)))
-        label = label_from_snapshot(sheet, after or before, db.session) or f"#{c.record_id}"
-        out.append(dict(label=_label(sheet, label, after or before, mask),
-                        action=ACTIONS.get(c.action, c.action), fields=fields))
-    return out
-
-
-def _snapshot_text(sheet, fks: dict, key: str, value) -> str:
-    if value is None:
-        return ""
-    if key in fks:  # a parent, kept by id: show it by its key columns
-        rel = fks[key]
-        parent = db.session.get(fk_column(sheet.model, rel)[1], value)
-        return _value_text(sheet, rel, parent) if parent is not None else f"#{value}"
-    return _value_text(sheet, key, restore_value(sheet, key, value))
-
-
 class ImportBatchView(ModelView):
     """导入记录: every import, with its file, its changes and an undo. Read-only."""
     datamodel = SQLAInterface(ImportBatch)
@@ -499,16 +460,16 @@ class ImportBatchView(ModelView):
         if batch is None:
             abort(404)
         page = max(request.args.get("page", 1, type=int), 1)
-        total = db.session.scalar(select(func.count()).select_from(Change)
-                                  .where(Change.batch_id == batch.id))
-        changes = db.session.scalars(select(Change).where(Change.batch_id == batch.id)
+        mine = (Change.batch_id == batch.id, Change.source == IMPORT)  # not its undo
+        total = db.session.scalar(select(func.count()).select_from(Change).where(*mine))
+        changes = db.session.scalars(select(Change).where(*mine)
                                      .order_by(Change.id).offset((page - 1) * PAGE_SIZE)
                                      .limit(PAGE_SIZE)).all()
         undone_by = (current_app.appbuilder.sm.get_user_by_id(batch.undone_by_fk)
                      if batch.undone_by_fk else None)
         return self.render_template(
             "imports/batch_show.html", title=self.show_title, batch=batch,
-            changes=_change_rows(batch, changes), page=page,
+            changes=change_rows(changes), page=page,
             pages=max(1, -(-total // PAGE_SIZE)), total=total, undone_by=undone_by,
             options=_options_text(batch.options), size=_size(batch.file_size),
             source=SOURCES.get(batch.source, batch.source),

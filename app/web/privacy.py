@@ -6,23 +6,15 @@ Masking alone is not enough: whatever is shown, said or accepted must not let th
 rebuilt. Hence: the mask keeps only the region (values.mask_id_number); a value derived from
 the number is masked too; no filter, search or order on them (datamodel.get_filters, the
 views' order_columns); messages say that a value disagrees with the number, not what the
-number says (`Problem.masked`); and a derived value changes only together with its number
+number says (`Problem.masked`, chosen by checking.check_rules for an Actor that may not
+see ID numbers); and a derived value changes only together with its number
 (`derived_refusal`), or the answer to "save 出生日期 = 1958-05-19" would tell whether it is
 the hidden one.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..sheets.declare import Col, Problem
+from ..sheets.declare import Col, Problem, Sheet, error
 from .security import can_see_id_numbers
-
-
-def told(problem: Problem) -> Problem:
-    """A problem as the current user is told it: without the hidden values it quotes."""
-    if problem.masked and not can_see_id_numbers():
-        return replace(problem, message=problem.masked)
-    return problem
 
 
 def masked_text(col: Col, value) -> str:
@@ -30,13 +22,6 @@ def masked_text(col: Col, value) -> str:
     if value is None or value == "":
         return ""
     return col.masked(col.type.to_text(value)) or ""
-
-
-def sent_back_masked(col: Col, stored, sent) -> bool:
-    """Is `sent` the stored value exactly as a masked screen or API showed it (so: kept)?"""
-    if not col.sensitive or stored is None or stored == "":
-        return False
-    return isinstance(sent, str) and sent.strip() == masked_text(col, stored)
 
 
 def derived_refusal(col: Col, source: Col, *, kept: bool, source_kept: bool,
@@ -58,3 +43,20 @@ def derived_refusal(col: Col, source: Col, *, kept: bool, source_kept: bool,
         return None  # nothing hidden to compare with the new number
     return (f"修改「{source.header}」时，请同时填写与之一致的「{col.header}」"
             f"（原来的「{col.header}」您无权查看）。")
+
+
+def derived_problems(sheet: Sheet, sent: dict, stored) -> list[Problem]:
+    """`derived_refusal` for an API update: a field left out of `sent`, or sent back as it
+    was shown (masked), is kept."""
+    def kept(col: Col) -> bool:
+        return col.field not in sent or col.shows_masked(sent[col.field],
+                                                         getattr(stored, col.field))
+    out = []
+    for col in sheet.stored:
+        if col.derived_from:
+            source = sheet.column(col.derived_from)
+            refusal = derived_refusal(col, source, kept=kept(col), source_kept=kept(source),
+                                      stored=getattr(stored, col.field))
+            if refusal:
+                out.append(error(col.field, refusal))
+    return out

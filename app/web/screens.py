@@ -15,9 +15,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup
 
 from ..sheets.declare import Col, Sheet, sheets
-from ..sheets.engine import stored_values
 from .api import build_api
-from .checks import lock_reason
 from .columns import (
     camel,
     derived_fields,
@@ -30,32 +28,29 @@ from .columns import (
     shown,
     yes_no,
 )
-from .datamodel import SaveRefused, SheetInterface
+from .datamodel import SheetInterface
 from .fab_fixes import PAGE_SIZE, get_page_args, get_page_size_args
 from .filters import PerRequestFilters, apply_filter_args, checked_filters
 from .forms import build_form, edit_form, search_extra_fields
+from .history import record_history
+from .saving import RecordWrites
 from .security import (
     PERM_EXPORT,
     PERM_IMPORT,
+    PERM_RESTORE,
     can_export,
     can_see_id_numbers,
     has_permission,
-    request_cache,
 )
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 # Copies of FAB templates that hard-code English; searched before FAB's own (see register()).
 OVERRIDES = os.path.join(TEMPLATES, "overrides")
-# Menu order within and across groups (the registry's is dependency order: policies come
-# before deposits there, because a deposit may name its exempting policy).
-MENU_ORDER = ("powers", "responsibilities", "reforms", "experts", "agencies", "qualifications",
-              "reviews", "interviews", "enterprises", "deposits", "policies")
 
-# Values derived from the stored ones, never typed: shown (and, when boolean, filtered 是/否)
-
-
-class SheetView(PerRequestFilters, ModelView):
-    """A list's screens. Subclassed per list by `build()`; attributes come from the Sheet."""
+class SheetView(RecordWrites, PerRequestFilters, ModelView):
+    """A list's screens. Subclassed per list by `build()`; attributes come from the Sheet.
+    Adds, edits and deletes are record commands (RecordWrites); a record's page shows its
+    history (变更记录)."""
     sheet: Sheet = None
     page_size = PAGE_SIZE
     template_folder = TEMPLATES  # FAB resolves "templates" inside its own package
@@ -67,16 +62,6 @@ class SheetView(PerRequestFilters, ModelView):
     add_row_message = "已新增记录"
     edit_row_message = "已保存修改"
     delete_row_message = "已删除记录"
-
-    def pre_delete(self, item):
-        locked = lock_reason(self.sheet, [stored_values(self.sheet, item)])
-        if locked:
-            raise SaveRefused(locked)  # FAB flashes it; nothing is deleted
-
-    @property
-    def database_error_message(self):
-        # FAB flashes this on a failed edit; say what actually went wrong.
-        return request_cache("save").get("error") or "数据库出错，未保存。"
 
     def _list(self, **kwargs):
         """FAB's _list with the order column checked (an unknown one is an SQL error in FAB,
@@ -107,6 +92,10 @@ class SheetView(PerRequestFilters, ModelView):
         kwargs.setdefault("sheet", self.sheet)
         kwargs.setdefault("view", self)
         return super().render_template(template, **kwargs)
+
+    def history(self, pk) -> list[dict]:
+        """The record's 变更记录, newest first, as the show page lists it."""
+        return record_history(self.sheet, int(pk))
 
     def item_links(self, pk) -> list[tuple[str, str]]:
         """(label, url) of the pages of one record besides show/edit (e.g. 一项一表)."""
@@ -160,12 +149,10 @@ def build_view(sheet: Sheet) -> type[SheetView]:
     base = VIEW_CLASSES.get(sheet.slug, SheetView)
     labels = labels_of(sheet)
     fields = screen_fields(sheet)
-    derived = derived_fields(model)
+    derived = derived_fields(sheet)
     stored = {c.field: c for c in sheet.stored}
 
     list_columns = list(sheet.list_fields or fields[:6])
-    if "validity" in derived and "validity" not in list_columns:
-        list_columns.append("validity")  # 有效 / 已过期 next to the typed status
     list_columns += list(base.row_links)
     labels.update({k: label for k, (label, _m) in base.row_links.items()})
     hybrids = tuple(n for n in list_columns if is_hybrid(model, n))
@@ -203,9 +190,7 @@ def register(appbuilder) -> None:
         view.related_views = [
             built[child.slug][0] for child in sheets
             if any(parent_sheet(child, rel) is sheet for rel in child.relations)]
-    ordered = sorted(sheets, key=lambda s: (MENU_ORDER.index(s.slug) if s.slug in MENU_ORDER
-                                            else len(MENU_ORDER)))
-    for sheet in ordered:  # 权责清单, 专家库, 技术服务机构, 抵押金与保险
+    for sheet in sheets.menu():  # Sheet.menu_order: 权责清单, 专家库, 技术服务机构, 抵押金与保险
         view, api = built[sheet.slug]
         appbuilder.add_view(view, sheet.title, category=sheet.group or "清单",
                             icon="fa-table")
@@ -217,7 +202,7 @@ def register(appbuilder) -> None:
     current_app.jinja_env.globals.update(
         can_see_id_numbers=can_see_id_numbers, qd_has=has_permission,
         qd_can_export=can_export, qd_lists=lists_summary, PERM_IMPORT=PERM_IMPORT,
-        PERM_EXPORT=PERM_EXPORT)
+        PERM_EXPORT=PERM_EXPORT, PERM_RESTORE=PERM_RESTORE)
     index = getattr(appbuilder, "_indexview", None)
     if index is not None and not isinstance(index, IndexView):
         # FAB_INDEX_VIEW (config) makes IndexView the index; until then, FAB's shows ours.

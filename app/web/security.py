@@ -2,9 +2,11 @@
 `sync_roles()` (run by `flask qingdan init` at deploy time and on the first start).
 
 Role          may
-管理员         everything (FAB's admin role: every permission that exists)
+管理员         everything (FAB's admin role: every permission that exists), among it the
+              操作日志 and 导出记录 (AuditLog, ExportLog: no other role has them)
 科员           list/show/add/edit/delete every list, the lists' API, import, export, undo an import
-科长           what a clerk may, plus publish review batches and see whole ID numbers
+科长           what a clerk may, plus publish review batches, see whole ID numbers, and
+              restore a record to an earlier version of its history (or bring a deleted one back)
 只读           list/show every list (screens and API) and the review batches, and export lists
               without ID numbers
 公众           nothing yet (anonymous visitors; public pages come later)
@@ -23,7 +25,8 @@ PERM_EXPORT = ("can_export", "Lists")
 PERM_UNDO = ("can_undo", "Lists")
 PERM_SEE_ID = ("can_see_id_numbers", "Lists")
 PERM_PUBLISH = ("can_publish", "ReviewBatches")
-CODE_PERMISSIONS = (PERM_IMPORT, PERM_EXPORT, PERM_UNDO, PERM_SEE_ID, PERM_PUBLISH)
+PERM_RESTORE = ("can_restore", "Lists")
+CODE_PERMISSIONS = (PERM_IMPORT, PERM_EXPORT, PERM_UNDO, PERM_SEE_ID, PERM_PUBLISH, PERM_RESTORE)
 
 ADMIN, CLERK, HEAD, READER, PUBLIC = "管理员", "科员", "科长", "只读", "公众"
 CODE_ROLES = (ADMIN, CLERK, HEAD, READER, PUBLIC)
@@ -161,7 +164,7 @@ def role_permissions(appbuilder) -> dict[str, set[tuple[str, str]]]:
 
     reader = read | menus | own | {PERM_EXPORT}
     clerk = reader | write | imports | import_menus | {PERM_IMPORT, PERM_EXPORT, PERM_UNDO}
-    head = clerk | {PERM_PUBLISH, PERM_SEE_ID}
+    head = clerk | {PERM_PUBLISH, PERM_SEE_ID, PERM_RESTORE}
     return {CLERK: clerk, HEAD: head, READER: reader, PUBLIC: set()}
 
 

@@ -1,0 +1,195 @@
+"""Records on their way to the database: a row of a batch (one spreadsheet row, or the one
+record of a form or API save), the problems found in it, and the small helpers every step
+shares (keys, parents, values as JSON, bulk lookups in chunks).
+
+An import is a batch of many rows; a form save, an API call or a restore is a batch of one.
+The checking steps (app/sheets/checking.py) work on these rows, whatever their source.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import inspect, tuple_
+
+from .declare import Sheet
+
+CHUNK = 500            # keys per IN (...) query
+
+
+@dataclass
+class Issue:
+    sheet: str
+    row: int
+    column: str
+    value: str
+    message: str
+    warning: bool = False
+    field: str | None = None  # the list's field it is about (None: the whole record or row)
+
+    def as_dict(self) -> dict:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column,
+                "value": self.value, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"工作表「{self.sheet}」第 {self.row} 行" + (f"「{self.column}」列" if self.column else "")
+        value = f"（值：「{self.value}」）" if self.value else ""
+        return f"{where}{value}：{self.message}"
+
+
+@dataclass(eq=False)
+class RowPlan:
+    sheet: str
+    row: int
+    action: str = "error"          # create / update / unchanged / delete / error
+    record: dict = field(default_factory=dict)   # field -> clean value (relations: instances)
+    raw: dict = field(default_factory=dict)      # field -> the cell as written, for messages
+    changes: dict = field(default_factory=dict)  # field -> (old, new)
+    issues: list[Issue] = field(default_factory=list)
+    key: tuple | None = None
+    existing_id: int | None = None
+    existing_version: int | None = None
+    label: str = ""                # how a person names the record (key values)
+    derived: set = field(default_factory=set)    # fields the Sheet derived (not in the file)
+    headers: dict = field(default_factory=dict)  # field -> its header as the file writes it
+    stored: dict = field(default_factory=dict)   # field -> the existing record's value
+    found: object | None = None    # the stored record that has this row's key
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if not i.warning]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.warning]
+
+    def refuse(self, message: str, field: str | None = None, *, column: str = "",
+               value: str = "") -> None:
+        """An error that stops this row from being written."""
+        self.issues.append(Issue(self.sheet, self.row, column, value, message, field=field))
+        self.action, self.changes = "error", {}
+
+
+# ---------------------------------------------------------------------------- values
+def json_value(value):
+    """A value as JSON can keep it (the audit trail, fingerprints)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "id") and hasattr(value, "__table__"):
+        return value.id
+    return value
+
+
+def same_value(a, b) -> bool:
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        try:
+            return a is not None and b is not None and Decimal(a) == Decimal(b)
+        except Exception:
+            return False
+    if isinstance(a, dt.datetime):
+        a = a.date() if not isinstance(b, dt.datetime) else a
+    return a == b
+
+
+# ---------------------------------------------------------------------------- keys and parents
+def fk_column(model, relation: str):
+    """The local foreign-key attribute of a many-to-one relation."""
+    rel = inspect(model).relationships[relation]
+    (col,) = rel.local_columns
+    return getattr(model, col.key), rel.mapper.class_
+
+
+def key_attr(sheet: Sheet, name: str):
+    """The model attribute a key part compares: the FK for a relation, else the column."""
+    if name in sheet.relations:
+        return fk_column(sheet.model, name)[0]
+    return getattr(sheet.model, name)
+
+
+def record_key(sheet: Sheet, record: dict) -> tuple | None:
+    parts = []
+    for name in sheet.key:
+        value = record.get(name)
+        if name in sheet.relations:
+            value = value.id if value is not None else None
+        if value is None:
+            return None
+        parts.append(value)
+    return tuple(parts)
+
+
+def describe_key(sheet: Sheet, record: dict) -> str:
+    out = []
+    for name in sheet.key:
+        if name in sheet.relations:
+            out.extend(str(record.get(c.field) or "") for c in sheet.relations[name])
+        else:
+            col = sheet.column(name)
+            out.append(col.type.to_text(record.get(name)))
+    return " / ".join(out)
+
+
+def stored_values(sheet: Sheet, obj) -> dict:
+    """A stored record as the list's fields (parents as instances, their lookup columns under
+    the dotted names), as rules, locks and commands see a record."""
+    out = {c.field: getattr(obj, c.field) for c in sheet.stored}
+    for rel in sheet.relations:
+        out[rel] = getattr(obj, rel)
+    return with_parent_columns(sheet, out)
+
+
+def with_parent_columns(sheet: Sheet, record: dict) -> dict:
+    """The record with each parent's lookup columns ("agency.credit_code") filled from the
+    parent instance, as a spreadsheet row would give them."""
+    for rel, cols in sheet.relations.items():
+        if rel in record:
+            parent = record[rel]
+            for c in cols:
+                record[c.field] = getattr(parent, c.attr) if parent is not None else None
+    return record
+
+
+def in_chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def where_in(attrs: list, keys: list[tuple]):
+    if len(attrs) == 1:
+        return attrs[0].in_([k[0] for k in keys])
+    return tuple_(*attrs).in_(keys)
+
+
+def value_text(sheet, name: str, value, relations: dict | None = None) -> str:
+    """A value of a field (or a parent record, for a relation) as a person reads it.
+    `relations`: sheet.relations, when the caller has it (it is computed on each call)."""
+    if value is None:
+        return ""
+    relations = sheet.relations if relations is None else relations
+    if name in relations:
+        return " / ".join(str(getattr(value, c.attr) or "") for c in relations[name])
+    try:
+        return sheet.column(name).type.to_text(value)
+    except KeyError:
+        return str(value)
+
+
+def name_beside(sheet, record: dict) -> str:
+    """A record's first required text (姓名), shown beside a key that may be masked (an ID
+    number), or masked records would all look alike."""
+    field = name_field(sheet)
+    value = record.get(field) if field else None
+    return value if isinstance(value, str) else ""
+
+
+def name_field(sheet) -> str | None:
+    """The field named beside a maskable key (see name_beside), or None."""
+    relations = sheet.relations
+    if not any(sheet.column(k).sensitive for k in sheet.key if k not in relations):
+        return None
+    return next((c.field for c in sheet.stored
+                 if c.required and not c.sensitive and c.field not in sheet.key), None)

@@ -1,0 +1,103 @@
+"""Taking an import back: remove what it created, restore what it changed or deleted — unless
+a record is locked now or changed since (then nothing is done). Written in one transaction
+and recorded on the trail (source 撤销导入, with the batch)."""
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..audit import IMPORT, UNDO, Actor, change_row, write_changes
+from ..models import Change, ImportBatch, now, stamps
+from .declare import sheets
+from .rows import in_chunks
+from .snapshots import label_from_snapshot, restore_value
+
+
+class UndoRefused(Exception):
+    pass
+
+
+def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -> ImportBatch:
+    """Take an import back: remove what it created, restore what it changed or deleted —
+    unless something changed those records since (then nothing is done)."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise UndoRefused(f"导入批次 {batch_id} 不存在")
+    if batch.undone:
+        raise UndoRefused(f"导入批次 {batch_id} 已于 {batch.undone_on:%Y-%m-%d %H:%M} 撤销过")
+    sheet = sheets[batch.slug]
+    changes = session.scalars(select(Change).where(Change.batch_id == batch.id,
+                                                   Change.source == IMPORT)
+                              .order_by(Change.id)).all()
+    try:
+        _refuse_locked(sheet, changes, session)
+        _refuse_changed_since(sheet, changes, session)
+    except UndoRefused:
+        session.rollback()
+        raise
+    stamp = now()
+    actor = Actor(user_id=user_id, source=UNDO, batch_id=batch.id)
+    try:
+        log = [_take_back(sheet, c, session, actor, stamp) for c in reversed(changes)]
+        write_changes(session, log)
+        batch.undone, batch.undone_on, batch.undone_by_fk = True, stamp, user_id
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise UndoRefused("撤销未执行：本批次新增的记录已被其他清单引用（例如已有下属的证书或责任事项），"
+                          "或被删除的记录已重新录入，请先处理这些记录。") from exc
+    session.expire_all()
+    return batch
+
+
+def _refuse_locked(sheet, changes: list[Change], session: Session) -> None:
+    snapshots = [s for c in changes for s in (c.before, c.after) if s]
+    locked = next(filter(None, sheet.lock_reasons(session, snapshots)), None)
+    if locked:
+        raise UndoRefused(f"撤销未执行：本次导入涉及的记录现在不能修改。{locked}")
+
+
+def _refuse_changed_since(sheet, changes: list[Change], session: Session) -> None:
+    table = sheet.model.__table__
+    current: dict[int, int] = {}
+    for chunk in in_chunks([c.record_id for c in changes]):
+        current.update(session.execute(select(table.c.id, table.c.version)
+                                       .where(table.c.id.in_(chunk)).with_for_update()).all())
+    conflicts = [c for c in changes
+                 if (c.record_id in current if c.action == "delete"
+                     else current.get(c.record_id) != c.version_after)]
+    if conflicts:
+        names = [label_from_snapshot(sheet, c.after or c.before or {}, session)
+                 or f"#{c.record_id}" for c in conflicts[:20]]
+        more = f" 等 {len(conflicts)} 条" if len(conflicts) > 20 else ""
+        raise UndoRefused("以下记录在本次导入之后又被修改或重新录入，为免覆盖他人的修改，"
+                          "撤销未执行：" + "；".join(names) + more)
+
+
+def _take_back(sheet, c: Change, session: Session, actor: Actor, stamp) -> dict:
+    """Write the reverse of one change; its row on the trail."""
+    table = sheet.model.__table__
+    summary = f"撤销导入批次 {actor.batch_id}"
+    if c.action == "create":
+        session.execute(delete(table).where(table.c.id == c.record_id))
+        return change_row(sheet.slug, c.record_id, "delete", c.after, None, actor,
+                          record_key=c.record_key, on=stamp, summary=summary)
+    if c.action == "update":
+        values = {k: restore_value(sheet, k, val) for k, val in c.before.items()
+                  if k not in ("id", "version")}
+        version = c.version_after + 1
+        session.execute(update(table).where(table.c.id == c.record_id)
+                        .values({**values, "version": version,
+                                 **stamps(actor.user_id, stamp, created=False)}))
+        return change_row(sheet.slug, c.record_id, "update", c.after,
+                          dict(c.before, version=version), actor, record_key=c.record_key,
+                          version_after=version, on=stamp, summary=summary)
+    values = {k: restore_value(sheet, k, val) for k, val in c.before.items()}
+    values["version"] = values.get("version", 1) + 1
+    session.execute(insert(table).values({**values, **stamps(actor.user_id, stamp,
+                                                             created=True)}))
+    return change_row(sheet.slug, c.record_id, "create", None,
+                      dict(c.before, version=values["version"]), actor,
+                      record_key=c.record_key, version_after=values["version"], on=stamp,
+                      summary=summary)
