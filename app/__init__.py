@@ -58,6 +58,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     auth.configure(app)  # password policy, session lifetime
     csrf.init_app(app)  # FAB does not register it; without it forged POSTs succeed
 
+    from .web.fab_fixes import install as fix_flask_appbuilder
+    fix_flask_appbuilder(app)  # before FAB binds its routes (app/web/fab_fixes.py)
+
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_foreign_keys)

@@ -81,18 +81,22 @@ def _from_id(func, id_number):
         return None
 
 
+# Who may not see the whole ID number is told that a value disagrees with it, never what the
+# number says (`masked`): 出生日期 is eight of its hidden digits, 性别 the parity of a ninth.
 def gender_matches_id(r: dict) -> Iterator[Problem]:
     given, derived = r.get("gender"), _from_id(id_gender, r.get("id_number"))
     if given and derived and given != derived:
         yield error("gender", f"「性别」填写为“{given}”，但「身份证号码」对应的性别是“{derived}”："
-                              "请核对身份证号码或性别")
+                              "请核对身份证号码或性别",
+                    masked="「性别」与「身份证号码」不一致：请核对身份证号码或性别")
 
 
 def birth_date_matches_id(r: dict) -> Iterator[Problem]:
     given, derived = r.get("birth_date"), _from_id(id_birth_date, r.get("id_number"))
     if given and derived and given != derived:
         yield error("birth_date", f"「出生日期」填写为 {given.isoformat()}，但「身份证号码」对应的"
-                                  f"出生日期是 {derived.isoformat()}：请核对身份证号码或出生日期")
+                                  f"出生日期是 {derived.isoformat()}：请核对身份证号码或出生日期",
+                    masked="「出生日期」与「身份证号码」中的出生日期不一致：请核对身份证号码或出生日期")
 
 
 # -- named filters (the dashboard links to them) ------------------------------------------------
@@ -127,7 +131,9 @@ experts = Sheet(
         Col("身份证号码", "id_number", IdNumber(), required=True,
             aliases=("身份证号", "公民身份号码")),
         Col("性别", "gender", Enum(GENDERS), note="须与身份证号码一致"),
-        Col("出生日期", "birth_date", Date(), note="须与身份证号码一致"),
+        # Digits 7-14 of the ID number: as hidden as the number, and changed only with it.
+        Col("出生日期", "birth_date", Date(), note="须与身份证号码一致", sensitive=True,
+            derived_from="id_number"),
         Col("最高学历", "education", Enum(EDUCATION_LEVELS), aliases=("学历",)),
         Col("工作单位", "employer", Text(), required=True, aliases=("单位", "所在单位")),
         Col("单位性质", "employer_type", Enum(EMPLOYER_TYPES)),

@@ -80,9 +80,10 @@ def shown_label(sheet: Sheet, label: str, mask: Mask) -> str:
 
 
 # ---------------------------------------------------------------------------- the steps
-def check_rules(sheet: Sheet, rows: list[RowPlan]) -> None:
+def check_rules(sheet: Sheet, rows: list[RowPlan], *, hide: bool = False) -> None:
     """Derived values (Sheet.derive), then required fields and rules (Sheet.check). A field
-    whose value could not be read is not reported again by a rule."""
+    whose value could not be read is not reported again by a rule. `hide`: for who may not
+    see ID numbers, the messages that quote no hidden value (Problem.masked)."""
     for r in rows:
         if sheet.derive is not None:
             before = r.record
@@ -96,8 +97,8 @@ def check_rules(sheet: Sheet, rows: list[RowPlan]) -> None:
                 continue  # already reported as an unreadable value
             column = (r.headers.get(p.field) or sheet.label(p.field)) if p.field else ""
             value = r.raw.get(p.field, "") if p.field else ""
-            r.issues.append(Issue(r.sheet, r.row, column, value, p.message, p.warning,
-                                  p.field))
+            message = p.masked if hide and p.masked else p.message
+            r.issues.append(Issue(r.sheet, r.row, column, value, message, p.warning, p.field))
 
 
 def match_keys(sheet: Sheet, rows: list[RowPlan], session: Session, *,

@@ -57,6 +57,13 @@ class Col:
     rule_notes
         Help texts the list's rules give about this column (`dates_in_order` says 「应晚于…」),
         filled in by the Sheet from its rules; part of `column_help`. Not set by hand.
+    sensitive
+        Personal data: roles without the right to see ID numbers get it masked (`masked`), and
+        may not filter, search or sort on it. Default None: as the type says (身份证号码 is).
+    derived_from
+        The column this one can be computed from (出生日期 from 身份证号码): a value that gives
+        away part of a masked one must be as hidden as it (so also `sensitive`), and changes
+        only together with it. Default "".
     """
     header: str
     field: str
@@ -68,6 +75,12 @@ class Col:
     export_header: str | None = None
     unique: bool = False
     rule_notes: tuple[str, ...] = ()
+    sensitive: bool | None = None
+    derived_from: str = ""
+
+    def __post_init__(self):
+        if self.sensitive is None:
+            object.__setattr__(self, "sensitive", is_sensitive(self.type))
 
     @property
     def relation(self) -> str | None:
@@ -81,9 +94,16 @@ class Col:
     def out_header(self) -> str:
         return self.export_header or self.header
 
-    @property
-    def sensitive(self) -> bool:
-        return is_sensitive(self.type)
+    def masked(self, text: str | None) -> str | None:
+        """The value as shown to who may not see it (`sensitive` columns)."""
+        return self.type.mask(text) if text else text
+
+    def shows_masked(self, sent, stored) -> bool:
+        """Is `sent` the stored value exactly as a masked screen or API showed it? Then it
+        was sent back unchanged, and the stored value is kept."""
+        if not self.sensitive or stored is None or stored == "" or not isinstance(sent, str):
+            return False
+        return sent.strip() == self.masked(self.type.to_text(stored))
 
     @property
     def label(self) -> str:
@@ -104,18 +124,22 @@ def column_help(col: Col) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Problem:
-    """An error (or, with warning=True, a warning) about one field of one record."""
+    """An error (or, with warning=True, a warning) about one field of one record.
+
+    `masked`: the message for who may not see the record's sensitive values, when `message`
+    quotes one of them or a value derived from one (None: `message` tells nothing hidden)."""
     field: str | None
     message: str
     warning: bool = False
+    masked: str | None = None
 
 
-def error(field: str | None, message: str) -> Problem:
-    return Problem(field, message)
+def error(field: str | None, message: str, masked: str | None = None) -> Problem:
+    return Problem(field, message, masked=masked)
 
 
-def warning(field: str | None, message: str) -> Problem:
-    return Problem(field, message, warning=True)
+def warning(field: str | None, message: str, masked: str | None = None) -> Problem:
+    return Problem(field, message, warning=True, masked=masked)
 
 
 # A rule sees one record as a dict: model fields by name, parents as model instances under
@@ -257,6 +281,12 @@ class Sheet:
         for k in self.key:
             if k not in fields and k not in self.relations:
                 raise ValueError(f"{self.slug}: key field {k!r} has no column")
+        for c in self.columns:
+            if c.derived_from and (c.derived_from not in fields
+                                   or not self.column(c.derived_from).sensitive
+                                   or not c.sensitive):
+                raise ValueError(f"{self.slug}: {c.field} is derived from {c.derived_from!r}, "
+                                 "which must be a sensitive column, and be sensitive itself")
         for name in self.computed:
             if not hasattr(self.model, name):
                 raise ValueError(f"{self.slug}: computed value {name!r} is not an attribute "

@@ -34,13 +34,18 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 AUTHOR = "qingdan"
 
 
-def write_errorbook(plan, out) -> None:
-    """Write the error workbook of `plan` (engine.Plan) to out: a path or a binary file."""
+def write_errorbook(plan, out, shown=None) -> None:
+    """Write the error workbook of `plan` (engine.Plan) to out: a path or a binary file.
+    `shown` gives each problem as the downloading user may read it (ID numbers masked: the
+    problems of records that are not in the file name stored ones); the uploaded cells are
+    written back as they came, the uploader's own."""
+    shown = shown or (lambda issue: issue)
     by_row: dict[tuple[str, int], list] = defaultdict(list)
     for r in plan.rows:
         for issue in r.issues:
-            by_row[(issue.sheet, issue.row)].append(issue)
-    elsewhere = list(plan.file_issues) + [i for r in plan.deletions for i in r.issues]
+            by_row[(issue.sheet, issue.row)].append(shown(issue))
+    elsewhere = [shown(i) for i in list(plan.file_issues)
+                 + [i for r in plan.deletions for i in r.issues]]
 
     wb = Workbook(write_only=True)
     used_names: set[str] = set()

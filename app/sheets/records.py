@@ -82,7 +82,7 @@ def _row(sheet: Sheet, action: str, record: dict, draft_problems=(), obj=None) -
 
 def _check(session: Session, sheet: Sheet, r: RowPlan, actor: Actor) -> None:
     """derive → rules → key → unique columns → locks: the importer's steps, on one row."""
-    checking.check_rules(sheet, [r])
+    checking.check_rules(sheet, [r], hide=not actor.see_ids)
     if r.errors:
         return
     checking.match_keys(sheet, [r], session, mask=actor.mask)

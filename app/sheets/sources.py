@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 from .declare import Col, Problem, Sheet, error, sheets
 from .records import Draft
 from .rows import with_parent_columns
-from .values import ValueProblem, mask_id_number
+from .values import ValueProblem
 
 
 def parse_field(col: Col, raw, stored=None):
-    """A typed value as its column stores it. An ID number sent back as it was shown (masked,
-    to whoever may not see it whole) keeps the stored one. Raises ValueProblem."""
-    if col.sensitive and stored and raw == mask_id_number(stored):
+    """A typed value as its column stores it. A sensitive value (身份证号码, 出生日期) sent back
+    as it was shown (masked, to whoever may not see it whole) keeps the stored one. Raises
+    ValueProblem."""
+    if col.shows_masked(raw, stored):
         return stored
     return col.type.parse(raw)
 

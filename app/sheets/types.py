@@ -48,6 +48,11 @@ class ValueType:
     def describe(self) -> str:
         return self.word
 
+    def mask(self, text: str) -> str:
+        """A sensitive value as shown to who may not see it: every letter and digit hidden,
+        the shape kept (1958-05-19 -> ****-**-**)."""
+        return "".join("*" if ch.isalnum() else ch for ch in text)
+
 
 class Text(ValueType):
     def __init__(self, max_length: int | None = 255, *, person_name: bool = False,
@@ -238,6 +243,9 @@ class IdNumber(ValueType):
 
     def describe(self) -> str:
         return "18 位居民身份证号码（请将本列设为文本格式）"
+
+    def mask(self, text: str) -> str:
+        return v.mask_id_number(text)
 
 
 class Phone(ValueType):

@@ -687,13 +687,21 @@ def id_gender(id18: str) -> str:
     return "男" if int(id18[16]) % 2 == 1 else "女"
 
 
+ID_MASK_KEEP = 6
+
+
 def mask_id_number(id18: str | None) -> str | None:
-    """Keep the first 6 and the last 4 characters: 310110********4126."""
+    """Keep only the region (the first 6 characters): 310110************.
+
+    Every other part can be rebuilt from what a list shows beside it or from the rest:
+    characters 7-14 are the birth date (出生日期, an age), 15-17 a sequence whose last digit
+    is odd for men (性别), and the 18th a check character computed from the first 17. Shown
+    with the last 4, the birth date alone filled the gap; so nothing after the region is."""
     if id18 is None:
         return None
-    if len(id18) <= 10:
+    if len(id18) <= ID_MASK_KEEP:
         return "*" * len(id18)
-    return id18[:6] + "*" * (len(id18) - 10) + id18[-4:]
+    return id18[:ID_MASK_KEEP] + "*" * (len(id18) - ID_MASK_KEEP)
 
 
 # --------------------------------------------------------------------------- phones, e-mail
@@ -706,6 +714,8 @@ _HOTLINE_RE = re.compile(r"12\d{3}")  # government hotlines: 12345, 12350 (安�
 
 
 def _landline(digits: str) -> str | None:
+    if len(digits) < 2:
+        return None  # "0" alone (an API client's 0) names no area
     if not digits.startswith("0"):
         return "021-" + digits if _LOCAL_RE.fullmatch(digits) else None
     size = 3 if digits[1] in "12" else 4      # 010, 020–029; else 0xxx

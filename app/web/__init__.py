@@ -14,9 +14,11 @@ def register_views(appbuilder) -> None:
 
     from .dashboard import register as register_dashboard
     from .errors import register_error_pages
+    from .fab_fixes import after_appbuilder
     from .public import register as register_public
     from .review_batches import register as register_review_batches
     from .screens import register
+    after_appbuilder(appbuilder)
     register(appbuilder)
     register_review_batches(appbuilder)
     register_dashboard(appbuilder)

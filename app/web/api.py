@@ -5,19 +5,22 @@ as for forms and imports: refusals are HTTP 422 in the same Chinese words, a sta
 may not see them."""
 from __future__ import annotations
 
+from apispec.exceptions import DuplicateComponentNameError
 from flask import request
 from flask_appbuilder import ModelRestApi
+from flask_appbuilder.api import BaseApi
 
 from ..sheets import records
 from ..sheets.declare import Sheet
 from ..sheets.records import Result
 from ..sheets.sources import draft_from_values, unknown_fields
-from ..sheets.values import mask_id_number
+from . import openapi
 from .columns import camel, descriptions, labels_of, screen_fields, search_fields
 from .commands import by_field, web_actor
 from .datamodel import SheetInterface
-from .fab_fixes import PAGE_SIZE
+from .fab_fixes import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE
 from .filters import PerRequestFilters
+from .privacy import derived_problems
 from .security import can_see_id_numbers
 
 STALE_API_MESSAGE = ("保存未完成：提交的版本（第 {sent} 版）不是这条记录的当前版本（第 {version} 版），"
@@ -100,6 +103,9 @@ class SheetApi(PerRequestFilters, ModelRestApi):
             sent = int(sent)
         if sent is not None and (isinstance(sent, bool) or not isinstance(sent, int)):
             return self.response_422(message={"version": [BAD_VERSION_MESSAGE]})
+        refused = derived_problems(self.sheet, body, item)  # 出生日期 only with its number
+        if refused:
+            return self._refused(Result(problems=refused))
         session = self.datamodel.session
         result = records.update(session, self.sheet, item.id,
                                 draft_from_values(self.sheet, body, session, stored=item),
@@ -122,6 +128,9 @@ class SheetApi(PerRequestFilters, ModelRestApi):
         return self.response(200, message="OK")
 
     def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        # _info's related-record pages: bounded as the list's are (fab_fixes).
+        page = None if page is None else max(0, min(int(page), MAX_PAGE))
+        page_size = None if page_size is None else max(1, min(int(page_size), MAX_PAGE_SIZE))
         info = super()._get_field_info(field, filter_rel_field, page, page_size)
         # FAB runs gettext("") for a field without a description: the catalogue's header.
         for key, texts in (("description", self.description_columns),
@@ -136,7 +145,27 @@ class SheetApi(PerRequestFilters, ModelRestApi):
             return
         for c in self.sheet.stored:
             if c.sensitive and result.get(c.field):
-                result[c.field] = mask_id_number(result[c.field])
+                result[c.field] = c.masked(str(result[c.field]))
+
+    # -- the OpenAPI document, from the declaration (app/web/openapi.py)
+    def add_apispec_components(self, api_spec):
+        BaseApi.add_apispec_components(self, api_spec)  # not FAB's marshmallow-made schemas
+        for name, schema in openapi.components(self).items():
+            try:
+                api_spec.components.schema(name, schema)
+            except DuplicateComponentNameError:
+                pass
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
+        super().operation_helper(path, operations, methods, func, **kwargs)
+        for method in methods or ():
+            documented = openapi.responses(self, func.__name__)
+            operation = operations.get(method.lower())
+            if documented and operation is not None:
+                operation["responses"] = documented
+                for parameter in operation.get("parameters", ()):
+                    if parameter.get("name") == "pk":  # ids the database can hold
+                        parameter["schema"] = dict(openapi.ID)
 
     def pre_get(self, data):
         self._mask(data.get("result") or {})

@@ -10,7 +10,6 @@ from sqlalchemy.ext.hybrid import HybridExtensionType
 from ..sheets import types as t
 from ..sheets.declare import Col, Sheet, column_help, sheets
 from ..sheets.rows import name_beside
-from ..sheets.values import mask_id_number
 from .security import can_see_id_numbers
 
 
@@ -29,12 +28,13 @@ def yes_no(value) -> str:
 
 
 def shown(col: Col, value) -> str:
-    """A stored value as people read it; ID numbers masked unless the user may see them."""
+    """A stored value as people read it; sensitive ones (身份证号码, 出生日期) masked unless the
+    user may see them."""
     if value is None or value == "":
         return ""
     text = col.type.to_text(value)
     if col.sensitive and not can_see_id_numbers():
-        return mask_id_number(text)
+        return col.masked(text)
     return text
 
 

@@ -1,9 +1,9 @@
 """The model interface of a list's screens and API: FAB's SQLAInterface taught the declaration
 (parents eagerly loaded, derived values in the list's own query, the declared order, filters
-that do not reveal masked values, writes through the record commands)."""
+that do not reveal masked values and whose values are checked, writes through the record
+commands)."""
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy.orm import joinedload
 
@@ -13,7 +13,7 @@ from ..sheets.records import Draft
 from ..sheets.rows import stored_values
 from .columns import is_boolean, is_hybrid
 from .commands import web_actor
-from .filters import FilterYesNo
+from .filters import FilterYesNo, checked_filters
 from .security import can_see_id_numbers
 
 
@@ -53,14 +53,25 @@ class SheetInterface(SQLAInterface):
             if is_boolean(self.sheet, name):
                 filters._search_filters[name] = filters._all_filters[name] = [
                     FilterYesNo(name, self)]
-        if self.sheet is not None and not can_see_id_numbers():
-            # "starts with"/"contains" on a masked number would reveal it digit by digit:
-            # who may not see it may only look a whole number up.
-            for c in self.sheet.stored:
-                if c.sensitive and c.field in filters._search_filters:
-                    filters._search_filters[c.field] = filters._all_filters[c.field] = [
-                        f for f in filters._all_filters[c.field] if type(f) is FilterEqual]
+        hidden = self.hidden_fields()
+        if hidden:
+            # A filter on a masked value is an oracle: "starts with" reveals it digit by
+            # digit, and even "equal to" answers 1 or 0 for each guess (a birth date has
+            # some 20,000 likely values). Who may not see it may not filter on it at all.
+            filters.search_columns = [n for n in names if n not in hidden]
+            for name in hidden:
+                filters._search_filters.pop(name, None)
+                filters._all_filters.pop(name, None)
         return filters
+
+    def hidden_fields(self) -> set[str]:
+        """The sensitive fields (身份证号码, 出生日期) of a user who may not see them."""
+        if self.sheet is None or can_see_id_numbers():
+            return set()
+        return {c.field for c in self.sheet.stored if c.sensitive}
+
+    def apply_filters(self, query, filters):
+        return super().apply_filters(query, checked_filters(filters))
 
     # -- reading
     @property

@@ -27,6 +27,7 @@ from ..sheets.sources import parse_field
 from ..sheets.values import ValueProblem
 from .columns import camel, description, is_boolean, screen_fields, search_fields, shown
 from .commands import by_field
+from .privacy import derived_refusal
 
 EMPTY_CHOICE = SelectChoice("", "")
 # Optimistic locking across a form's round-trip (or an API client's read and write): the
@@ -47,6 +48,15 @@ class Parse:
     def __call__(self, form, field):
         field.parsed = None
         stored = getattr(form, "_stored", None)
+        original = getattr(stored, self.col.field, None)
+        field.kept = self.col.shows_masked(field.data, original)  # sent back as shown
+        if self.col.derived_from and stored is not None:  # 出生日期 changes with its number
+            kept = field.kept or (original in (None, "") and not (field.data or "").strip())
+            source_kept = getattr(form[self.col.derived_from], "kept", False)
+            refusal = derived_refusal(self.col, form.sheet.column(self.col.derived_from),
+                                      kept=kept, source_kept=source_kept, stored=original)
+            if refusal:
+                raise ValidationError(refusal)
         try:
             field.parsed = parse_field(self.col, field.data,
                                        getattr(stored, self.col.field, None))

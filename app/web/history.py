@@ -56,7 +56,7 @@ class _Reader:
                 continue
             key = fk_column(sheet.model, name)[0].key if c.relation else c.field
             self.labels.setdefault(key, sheet.label(name))
-        self.sensitive = {c.field for c in sheet.stored if c.sensitive}
+        self.sensitive = {c.field: c for c in sheet.stored if c.sensitive}
 
     def mask(self, text: str) -> str:
         return text if self.see_ids else (mask_id_number(text) or "")
@@ -72,7 +72,9 @@ class _Reader:
             parent = current_app.appbuilder.session.get(fk_column(sheet.model, rel)[1], value)
             return value_text(sheet, rel, parent) if parent is not None else f"#{value}（已删除）"
         text = value_text(sheet, key, restore_value(sheet, key, value))
-        return self.mask(text) if key in self.sensitive else text
+        if key in self.sensitive and not self.see_ids:  # each by its column: 1958-… whole
+            return self.sensitive[key].masked(text) or ""
+        return text
 
     def fields(self, c: Change) -> list[tuple[str, str, str]]:
         """(label, old, new) of each field the change touched (all given ones for a creation

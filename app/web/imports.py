@@ -105,10 +105,16 @@ _ID_LIKE = re.compile(r"(?<![\dA-Za-z])\d{14,17}[\dXx](?![\dA-Za-z])")
 
 def _masker(sheet):
     """How this user sees texts of this list: ID numbers masked unless they may see them whole
-    (spec §1). Messages quote the cell, so whole texts are masked, not only the ID column."""
+    (spec §1). Messages quote the cell, so whole texts are masked, not only the ID column; a
+    value of a sensitive column (出生日期: eight of the number's digits) is masked whole."""
     if not _has_id_numbers(sheet) or can_see_id_numbers():
-        return lambda text: text
-    return lambda text: _ID_LIKE.sub(lambda m: mask_id_number(m[0]), text or "")
+        return lambda text, col=None: text
+
+    def mask(text, col=None):
+        if col is not None and col.sensitive:
+            return col.masked(text) or ""
+        return _ID_LIKE.sub(lambda m: mask_id_number(m[0]), text or "")
+    return mask
 
 
 def _plan_for(draft: ImportDraft):
@@ -174,10 +180,12 @@ def _named(label: str, extra: str, mask) -> str:
     return mask(label) + (f"（{extra}）" if extra else "")
 
 
-def _shown(r, mask) -> ShownRow:
+def _shown(sheet, r, mask) -> ShownRow:
+    cols = {c.header: c for c in sheet.stored}  # a sensitive column is masked whole
     return ShownRow(r.sheet, r.row, r.action, _named(r.label, r.extra, mask),
-                    [(label, mask(old), mask(new)) for label, old, new in r.changes],
-                    [(header, mask(value)) for header, value in r.values],
+                    [(label, mask(old, cols.get(label)), mask(new, cols.get(label)))
+                     for label, old, new in r.changes],
+                    [(header, mask(value, cols.get(header))) for header, value in r.values],
                     [_masked(i, mask) for i in r.issues])
 
 
@@ -209,7 +217,7 @@ def _preview_context(draft: ImportDraft, summary, show: str, page: int) -> dict:
         draft=draft, plan=summary, sheet=sheet, counts=counts,
         warning_count=summary.warning_count, error_count=summary.error_count,
         file_issues=[_masked(i, mask) for i in summary.file_issues],
-        rows=[_shown(r, mask) for r in window], show=show, page=page, pages=pages,
+        rows=[_shown(sheet, r, mask) for r in window], show=show, page=page, pages=pages,
         total=total, actions=ACTIONS, size=_size(summary.file_size),
     )
 
@@ -376,7 +384,8 @@ class ListsView(BaseView):
     def errors(self, draft_id):
         draft = _own_draft_or_404(draft_id)
         plan = _plan_for(draft)
-        return _send_xlsx(lambda out: write_errorbook(plan, out),
+        mask = _masker(plan.sheet)  # its messages as the preview shows them
+        return _send_xlsx(lambda out: write_errorbook(plan, out, shown=lambda i: _masked(i, mask)),
                           _download_name(draft.file_name, "_错误说明"))
 
     @expose("/imports/batch/<int:batch_id>/file")

@@ -28,8 +28,8 @@ from .columns import (
     yes_no,
 )
 from .datamodel import SheetInterface
-from .fab_fixes import PAGE_SIZE, get_page_args, get_page_size_args, harden_fab_request_args
-from .filters import PerRequestFilters, apply_filter_args
+from .fab_fixes import PAGE_SIZE, get_page_args, get_page_size_args
+from .filters import PerRequestFilters, apply_filter_args, checked_filters
 from .forms import build_form, edit_form, search_extra_fields
 from .history import record_history
 from .presets import PresetFilters, with_preset
@@ -78,6 +78,15 @@ class SheetView(RecordWrites, PresetFilters, PerRequestFilters, ModelView):
             **kwargs)
         self.update_redirect()
         return self._get_search_widget(form=self.search_form.refresh(), widgets=widgets)
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        """FAB's search widget, with only the filters this user may use (no 身份证号码 or
+        出生日期 for who may not see them: datamodel.get_filters)."""
+        widgets = super()._get_search_widget(form, exclude_cols, widgets)
+        usable = self._filters.get_search_filters()
+        search = widgets["search"]
+        search.template_args["include_cols"] = [c for c in self.search_columns if c in usable]
+        return widgets
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("sheet", self.sheet)
@@ -173,7 +182,6 @@ def build_view(sheet: Sheet) -> type[SheetView]:
 
 def register(appbuilder) -> None:
     """Every declared list: its screens under its group's menu, and its API."""
-    harden_fab_request_args()
     built = {s.slug: (build_view(s), build_api(s)) for s in sheets}
     # Related lists on a record's page (an agency's certificates …): every list whose
     # records name this one as their parent.
@@ -213,6 +221,7 @@ def filtered_query(slug: str, args) -> sa.Select:
     filters = view.new_filters()
     apply_filter_args(filters, args)
     filters = with_preset(filters, view.presets, args)
-    stmt = filters.get_joined_filters(view._base_filters).apply_all(sa.select(view.datamodel.obj))
+    joined = checked_filters(filters.get_joined_filters(view._base_filters))
+    stmt = joined.apply_all(sa.select(view.datamodel.obj))
     return stmt.order_by(*view.datamodel.sheet_order)
 

@@ -95,7 +95,9 @@ def has_permission(permission: tuple[str, str]) -> bool:
         return False
     cache = request_cache("permissions")
     if permission not in cache:
-        cache[permission] = bool(current_app.appbuilder.sm.has_access(*permission))
+        sm = current_app.appbuilder.sm
+        with sm.session.no_autoflush:  # asked mid-save too: never write a half-read record
+            cache[permission] = bool(sm.has_access(*permission))
     return cache[permission]
 
 
