@@ -362,7 +362,8 @@ def _jwt_unauthorized(*_args):
 def after_appbuilder(appbuilder) -> None:
     """Once FAB's security manager exists: a bad, expired or revoked JWT is 401 (not 422)."""
     jwt = appbuilder.sm.jwt_manager
+    # A revoked token (its login session ended) has its own answer, in app/web/auth.py.
     for loader in (jwt.invalid_token_loader, jwt.unauthorized_loader, jwt.expired_token_loader,
-                   jwt.revoked_token_loader, jwt.user_lookup_error_loader,
+                   jwt.user_lookup_error_loader,
                    jwt.needs_fresh_token_loader, jwt.token_verification_failed_loader):
         loader(_jwt_unauthorized)

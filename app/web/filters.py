@@ -89,8 +89,8 @@ def checked_filters(filters):
 
 
 def _values(flt, value):
-    if callable(value) or flt.arg_name in ("eqf", "inf"):
-        return value  # a function of the code's own base filters
+    if callable(value) or flt.arg_name in ("eqf", "inf") or getattr(flt, "from_code", False):
+        return value  # a function of the code's own base filters, or a named filter (presets)
     if flt.arg_name in ("in", "not_in") or isinstance(value, (list, tuple)):
         return [_value(flt, v) for v in (value if isinstance(value, (list, tuple)) else [value])]
     return _value(flt, value)

@@ -22,6 +22,7 @@ class FilterPreset(BaseFilter):
     """One preset as a FAB filter, so that FAB's count and page queries both apply it."""
     name = "预设筛选"
     arg_name = "qd_preset"
+    from_code = True  # its value is the list's own Preset, never a typed one (checked_filters)
 
     def apply(self, query, value: Preset):
         return query.filter(value.where())
