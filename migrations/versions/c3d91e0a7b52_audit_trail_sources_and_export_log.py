@@ -61,7 +61,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_qd_export_log_created_on'))
     op.drop_table('qd_export_log')
     with op.batch_alter_table('qd_change', schema=None) as batch_op:
-        batch_op.drop_index('ix_qd_change_changed_by')
+        if op.get_bind().dialect.name != 'mysql':
+            # MariaDB: the foreign key on changed_by_fk needs an index, and this one replaced
+            # the one MariaDB had made for it: it stays.
+            batch_op.drop_index('ix_qd_change_changed_by')
         batch_op.drop_index('ix_qd_change_changed_on')
         batch_op.drop_column('restored_version')
         batch_op.drop_column('reason')
