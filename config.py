@@ -4,6 +4,7 @@ DATABASE_URL   any SQLAlchemy URL (postgresql+psycopg://…, mysql+pymysql://…
                default: a SQLite file in the instance folder.
 SECRET_KEY     required unless QINGDAN_ENV=development (the embedded default).
 QINGDAN_SETTINGS  path to a JSON file overriding domain settings (app/settings.py).
+QINGDAN_JOBS   where background jobs run: inline | thread (default) | rq (with REDIS_URL).
 """
 import json
 import os
@@ -53,6 +54,17 @@ MAX_CONTENT_LENGTH = int(os.environ.get("QINGDAN_MAX_UPLOAD_MB", "20")) * 1024 *
 QINGDAN_MAX_UPLOAD_BYTES = int(os.environ.get("QINGDAN_MAX_UPLOAD_MB", "20")) * 1024 * 1024
 QINGDAN_MAX_ROWS = int(os.environ.get("QINGDAN_MAX_ROWS", "200000"))
 QINGDAN_SEED_ON_FIRST_START = ENV == "development"
+
+# Background jobs (app/jobs.py): where they run — inline (in the request), thread (in the app
+# process: the embedded default) or rq (RQ workers on Redis: production with several
+# processes or hosts). Exports of more than QINGDAN_EXPORT_JOB_ROWS rows run as jobs.
+QINGDAN_JOBS = os.environ.get("QINGDAN_JOBS", "thread")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+QINGDAN_JOB_QUEUE = os.environ.get("QINGDAN_JOB_QUEUE", "qingdan")
+QINGDAN_JOB_TIMEOUT = int(os.environ.get("QINGDAN_JOB_TIMEOUT", "3600"))        # seconds
+QINGDAN_JOB_STALE_SECONDS = int(os.environ.get("QINGDAN_JOB_STALE_SECONDS", "300"))
+QINGDAN_JOB_KEEP_HOURS = int(os.environ.get("QINGDAN_JOB_KEEP_HOURS", "24"))
+QINGDAN_EXPORT_JOB_ROWS = int(os.environ.get("QINGDAN_EXPORT_JOB_ROWS", "20000"))
 
 QINGDAN_SETTINGS = {}
 if os.environ.get("QINGDAN_SETTINGS"):

@@ -10,3 +10,8 @@ from . import powers  # noqa: F401  powers, responsibilities, reforms
 from . import experts  # noqa: F401  experts
 from . import agencies  # noqa: F401  agencies, qualifications, reviews, interviews
 from . import deposits  # noqa: F401  enterprises, policies, deposits
+
+# The indexes the lists' screens need at scale, derived from the declarations above.
+from app.sheets.indexes import declare_list_indexes  # noqa: E402
+from app.sheets.declare import sheets  # noqa: E402
+declare_list_indexes(sheets)

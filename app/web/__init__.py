@@ -20,3 +20,5 @@ def register_views(appbuilder) -> None:
     if importlib.util.find_spec("app.web.imports") is not None:
         from .imports import register as register_imports
         register_imports(appbuilder)
+    from .jobs import register as register_jobs
+    register_jobs(appbuilder)
