@@ -7,7 +7,8 @@ process can show it. Where a job runs is configuration (config.py, QINGDAN_JOBS)
   inline   in the request that submits it (tests, scripts)
   thread   in a thread of the app process: the embedded default, one machine, no Redis
   rq       on an RQ worker through Redis (REDIS_URL): production, any number of processes
-           and hosts; workers run `rq worker --url $REDIS_URL qingdan` (README)
+           and hosts; workers run `rq worker -w app.jobs_worker.Worker --url $REDIS_URL
+           qingdan` (README)
 
 A job is a function registered with @kind("name"): it gets the Job row and a `progress`
 callback, and returns a JobResult (a file) or raises JobFailed with a Chinese reason. The
@@ -181,14 +182,25 @@ def _run_in_app(app, job_id: str) -> None:
 _worker_app = None
 
 
-def perform(job_id: str) -> None:
-    """The RQ entry point: runs in a worker process, which builds the app from its
-    environment (DATABASE_URL, SECRET_KEY … as the web processes have them)."""
+def preload_app():
+    """The app of a worker process, built from its environment (DATABASE_URL, SECRET_KEY …
+    as the web processes have them); no database connection is kept open, so that the
+    processes forked from this one share none."""
     global _worker_app
     if _worker_app is None:
         from . import create_app
         _worker_app = create_app()
-    _run_in_app(_worker_app, job_id)
+        with _worker_app.app_context():
+            db.engine.dispose()
+    return _worker_app
+
+
+def perform(job_id: str) -> None:
+    """The RQ entry point (app.jobs_worker.Worker preloads the app; any RQ worker works)."""
+    app = preload_app()
+    with app.app_context():
+        db.engine.dispose(close=False)  # a forked horse: inherited connections are not ours
+    _run_in_app(app, job_id)
 
 
 # ---------------------------------------------------------------------------- running
@@ -267,6 +279,13 @@ def get_job(job_id: str, user_id: int) -> Job | None:
         db.session.commit()
         db.session.refresh(job)
     return job
+
+
+def jobs_of(user_id: int, limit: int = 50) -> list[Job]:
+    """The user's jobs, newest first (stale running ones reported failed)."""
+    ids = db.session.scalars(select(Job.id).where(Job.user_id == user_id)
+                             .order_by(Job.created_on.desc()).limit(limit)).all()
+    return [job for job in (get_job(i, user_id) for i in ids) if job is not None]
 
 
 def _stale(job: Job) -> bool:

@@ -94,6 +94,8 @@ def test_large_export_runs_as_a_job_with_a_progress_page_and_its_file(app, as_cl
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert (job.status, job.done, job.total) == ("done", 10, 10)
+    mine = as_clerk.get("/jobs/").get_data(as_text=True)
+    assert f"/jobs/{job_id}/file" in mine and "生产经营单位：导出" in mine
 
 
 def test_a_running_job_shows_its_progress_and_refreshes(app, as_clerk):
@@ -117,6 +119,7 @@ def test_someone_elses_job_is_not_found(app, client, jobs_config):
     clerk = login(app.test_client(), "clerk")
     job_id = job_id_of(clerk.get("/lists/enterprises/export"))
     other = login(client, "reader")
+    assert job_id not in other.get("/jobs/").get_data(as_text=True)
     assert other.get(f"/jobs/{job_id}").status_code == 404
     assert other.get(f"/jobs/{job_id}/file").status_code == 404
     assert other.get(f"/jobs/{uuid.uuid4().hex}").status_code == 404
@@ -177,7 +180,8 @@ def rq_worker(app, jobs_config):
     started = []
 
     def start():
-        proc = subprocess.Popen([str(RQ), "worker", "--burst", "--url", REDIS_URL, queue],
+        proc = subprocess.Popen([str(RQ), "worker", "--burst", "-w", "app.jobs_worker.Worker",
+                                 "--url", REDIS_URL, queue],
                                 cwd=ROOT, env=env, start_new_session=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         started.append(proc)

@@ -167,3 +167,23 @@ def test_declared_indexes_exist_as_declared(app):
                 for ix in sheet.model.__table__.indexes:
                     gin = ix.kwargs.get("postgresql_using") == "gin"
                     assert ("USING gin" in kinds[ix.name]) == gin, (ix.name, kinds[ix.name])
+
+
+def test_a_revoked_permission_takes_effect_on_the_next_request(app, client):
+    """Permissions are cached for one request only."""
+    from app.web.security import sync_roles
+    login(client, "clerk")
+    assert client.get("/experts/list/").status_code == 200
+    with app.app_context():
+        sm = app.appbuilder.sm
+        role = sm.find_role("科员")
+        role.permissions = [pv for pv in role.permissions
+                            if (pv.permission.name, pv.view_menu.name) !=
+                            ("can_list", "ExpertsView")]
+        db.session.commit()
+    try:
+        assert client.get("/experts/list/").status_code == 403
+    finally:
+        with app.app_context():
+            sync_roles()
+    assert client.get("/experts/list/").status_code == 200

@@ -95,13 +95,21 @@ class JobsView(BaseView):
     # The jobs there are (exports) need the export permission; no permission of its own,
     # so no role needs to learn about this screen.
     class_permission_name = PERM_EXPORT[1]
-    default_view = "show"
+    default_view = "list"
 
     def _own_or_404(self, job_id: str):
         job = jobs.get_job(job_id, current_user.id)
         if job is None:
             abort(404)
         return job
+
+    @expose("/")
+    @has_access
+    @permission_name("export")
+    def list(self):
+        rows = [(job, sheets[job.slug].title if sheets.get(job.slug) else job.slug)
+                for job in jobs.jobs_of(current_user.id)]
+        return self.render_template("qingdan/jobs.html", rows=rows, title="我的后台任务")
 
     @expose("/<job_id>")
     @has_access

@@ -72,15 +72,18 @@ class QingdanSecurityManager(SecurityManager):
         key = tuple(sorted(set(role_ids)))
         cache = request_cache("role_permissions")
         if key not in cache:
-            pv, perm, menu = self.permissionview_model, self.permission_model, self.viewmenu_model
-            assoc = assoc_permissionview_role
-            stmt = (select(perm.name, menu.name)
-                    .select_from(pv).join(perm, pv.permission_id == perm.id)
-                    .join(menu, pv.view_menu_id == menu.id)
-                    .join(assoc, assoc.c.permission_view_id == pv.id)
-                    .where(assoc.c.role_id.in_(key)))
+            stmt = self._pairs().where(assoc_permissionview_role.c.role_id.in_(key))
             cache[key] = frozenset(tuple(row) for row in self.session.execute(stmt))
         return cache[key]
+
+    def _pairs(self):
+        """(permission name, view-menu name) of every role's permission-view."""
+        pv, perm, menu = self.permissionview_model, self.permission_model, self.viewmenu_model
+        assoc = assoc_permissionview_role
+        return (select(perm.name, menu.name)
+                .select_from(pv).join(perm, pv.permission_id == perm.id)
+                .join(menu, pv.view_menu_id == menu.id)
+                .join(assoc, assoc.c.permission_view_id == pv.id))
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
         return (permission_name, view_name) in self.role_permissions(role_ids)
@@ -98,9 +101,15 @@ class QingdanSecurityManager(SecurityManager):
         return cache["role"]
 
     def is_item_public(self, permission_name, view_name) -> bool:
-        role = self.get_public_role()
-        return role is not None and (permission_name, view_name) in self.role_permissions(
-            [role.id])
+        # Asked first on every API call, before the token is read: one query for the
+        # anonymous visitor's role and permissions together, once per request.
+        cache = request_cache("public_permissions")
+        if "pairs" not in cache:
+            role = self.role_model
+            stmt = (self._pairs().join(role, role.id == assoc_permissionview_role.c.role_id)
+                    .where(role.name == self.auth_role_public))
+            cache["pairs"] = frozenset(tuple(row) for row in self.session.execute(stmt))
+        return (permission_name, view_name) in cache["pairs"]
 
 
 # ---------------------------------------------------------------------------- checks
