@@ -269,6 +269,18 @@ def bench_export(kind, app, url, tmp, rows):
     record(kind, f"export, {n:,} experts", ours, floor=floor, ratio_limit=1.3)
 
 
+def _record_page(kind, label, seconds):
+    """Issue 10's targets: page 1 ≤ 100 ms, any depth ≤ 300 ms, the contains filter ≤ 200 ms
+    on PostgreSQL (SQLite cannot search text by part with an index: shown, not judged)."""
+    if "filter" in label:
+        if kind == "postgresql":
+            record(kind, label, seconds, limit=0.2)
+        else:
+            record(kind, label, seconds, target="(PostgreSQL: ≤ 200 ms)")
+    else:
+        record(kind, label, seconds, limit=0.1 if "page 1" in label else 0.3)
+
+
 def bench_lists(kind, app, list_rows):
     from app import db
     from app.lists.experts import Expert
@@ -287,15 +299,13 @@ def bench_lists(kind, app, list_rows):
             seconds, statements = screens.measure(app, client, url)
             counts[(who, label)] = statements
             if who == "admin":
-                limit = 0.1 if label == "page 1" else 0.2 if "filter" in label else 0.3
-                record(kind, f"list {label}", seconds, limit=limit)
+                _record_page(kind, f"list {label}", seconds)
         headers = screens.api_headers(client, who)
         for label, url in screens.api_urls(list_rows).items():
             seconds, statements = screens.measure(app, client, url, headers=headers)
             counts[(who, label)] = statements
             if who == "admin":
-                limit = 0.1 if "page 1" in label else 0.2 if "filter" in label else 0.3
-                record(kind, label, seconds, limit=limit)
+                _record_page(kind, label, seconds)
         if who == "admin":
             seconds, statements = screens.measure(app, client, "/")
             record(kind, "index page (counts of every list)", seconds, limit=0.3,
@@ -370,8 +380,9 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print_table()
-    print(f"\n{args.import_rows:,} experts imported/exported, {args.list_rows:,} listed; "
-          f"{time.perf_counter() - started:.0f} s in all.")
+    print(f"\nparts: {', '.join(sorted(args.parts))}; {args.import_rows:,} experts to "
+          f"import/export, {args.list_rows:,} listed; {time.perf_counter() - started:.0f} s "
+          "in all.")
 
 
 if __name__ == "__main__":
