@@ -66,6 +66,11 @@ QINGDAN_JOB_STALE_SECONDS = int(os.environ.get("QINGDAN_JOB_STALE_SECONDS", "300
 QINGDAN_JOB_KEEP_HOURS = int(os.environ.get("QINGDAN_JOB_KEEP_HOURS", "24"))
 QINGDAN_EXPORT_JOB_ROWS = int(os.environ.get("QINGDAN_EXPORT_JOB_ROWS", "20000"))
 
+# List screens (app/web/paging.py): a table the database estimates above this many rows is
+# counted by that estimate (约 N) when unfiltered, and filtered counts stop at the cap (超过 N).
+QINGDAN_EXACT_COUNT_ROWS = int(os.environ.get("QINGDAN_EXACT_COUNT_ROWS", "200000"))
+QINGDAN_COUNT_CAP = int(os.environ.get("QINGDAN_COUNT_CAP", "10000"))
+
 QINGDAN_SETTINGS = {}
 if os.environ.get("QINGDAN_SETTINGS"):
     with open(os.environ["QINGDAN_SETTINGS"], encoding="utf-8") as fh:
