@@ -10,7 +10,6 @@ agreeing), realistic value spread, deterministic (expert i is always the same pe
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 SPECIALITIES = ["危险化学品", "石油化工", "非煤矿山", "烟花爆竹", "冶金", "有色", "建材", "机械",
                 "轻工", "纺织", "商贸", "建筑施工", "交通运输", "电气", "特种设备", "消防",
@@ -147,8 +146,3 @@ def _copy_postgresql(engine, table, n: int) -> None:
     finally:
         raw.close()
 
-
-def file_bytes(n: int, sheet) -> bytes:
-    buf = io.BytesIO()
-    write_import_file(buf, n, sheet)
-    return buf.getvalue()

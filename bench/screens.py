@@ -48,7 +48,7 @@ def measure(app, client, url: str, headers=None, repeat: int = REPEAT) -> tuple[
     times = []
     for _ in range(repeat):
         seen.clear()
-        event_on = sa.event.listen(engine, "before_cursor_execute", listener)  # noqa: F841
+        sa.event.listen(engine, "before_cursor_execute", listener)
         t = time.perf_counter()
         resp = client.get(url, headers=headers)
         times.append(time.perf_counter() - t)
