@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -180,16 +181,17 @@ def _run_in_app(app, job_id: str) -> None:
 
 
 _worker_app = None
+_worker_pid = None
 
 
 def preload_app():
     """The app of a worker process, built from its environment (DATABASE_URL, SECRET_KEY …
     as the web processes have them); no database connection is kept open, so that the
     processes forked from this one share none."""
-    global _worker_app
+    global _worker_app, _worker_pid
     if _worker_app is None:
         from . import create_app
-        _worker_app = create_app()
+        _worker_app, _worker_pid = create_app(), os.getpid()
         with _worker_app.app_context():
             db.engine.dispose()
     return _worker_app
@@ -198,8 +200,9 @@ def preload_app():
 def perform(job_id: str) -> None:
     """The RQ entry point (app.jobs_worker.Worker preloads the app; any RQ worker works)."""
     app = preload_app()
-    with app.app_context():
-        db.engine.dispose(close=False)  # a forked horse: inherited connections are not ours
+    if os.getpid() != _worker_pid:  # a forked work horse: inherited connections are not ours
+        with app.app_context():
+            db.engine.dispose(close=False)
     _run_in_app(app, job_id)
 
 
