@@ -5,6 +5,7 @@ DATABASE_URL   any SQLAlchemy URL (postgresql+psycopg://…, mysql+pymysql://…
 SECRET_KEY     required unless QINGDAN_ENV=development (the embedded default), which makes
                a random key on first start and keeps it in instance/secret_key (mode 0600).
 QINGDAN_SETTINGS  path to a JSON file overriding domain settings (app/settings.py).
+QINGDAN_JOBS   where background jobs run: inline | thread (default) | rq (with REDIS_URL).
 The security settings (sessions, lockout, passwords, cookies, headers) are below.
 """
 import json
@@ -108,6 +109,22 @@ QINGDAN_MAX_OPEN_DRAFTS = int(os.environ.get("QINGDAN_MAX_OPEN_DRAFTS", "5"))
 # A value longer than this is cut (…) in previews; the error workbook keeps it whole.
 QINGDAN_PREVIEW_MAX_CHARS = int(os.environ.get("QINGDAN_PREVIEW_MAX_CHARS", "200"))
 QINGDAN_SEED_ON_FIRST_START = ENV == "development"
+
+# Background jobs (app/jobs.py): where they run — inline (in the request), thread (in the app
+# process: the embedded default) or rq (RQ workers on Redis: production with several
+# processes or hosts). Exports of more than QINGDAN_EXPORT_JOB_ROWS rows run as jobs.
+QINGDAN_JOBS = os.environ.get("QINGDAN_JOBS", "thread")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+QINGDAN_JOB_QUEUE = os.environ.get("QINGDAN_JOB_QUEUE", "qingdan")
+QINGDAN_JOB_TIMEOUT = int(os.environ.get("QINGDAN_JOB_TIMEOUT", "3600"))        # seconds
+QINGDAN_JOB_STALE_SECONDS = int(os.environ.get("QINGDAN_JOB_STALE_SECONDS", "300"))
+QINGDAN_JOB_KEEP_HOURS = int(os.environ.get("QINGDAN_JOB_KEEP_HOURS", "24"))
+QINGDAN_EXPORT_JOB_ROWS = int(os.environ.get("QINGDAN_EXPORT_JOB_ROWS", "20000"))
+
+# List screens (app/web/paging.py): a table the database estimates above this many rows is
+# counted by that estimate (约 N) when unfiltered, and filtered counts stop at the cap (超过 N).
+QINGDAN_EXACT_COUNT_ROWS = int(os.environ.get("QINGDAN_EXACT_COUNT_ROWS", "200000"))
+QINGDAN_COUNT_CAP = int(os.environ.get("QINGDAN_COUNT_CAP", "10000"))
 
 QINGDAN_SETTINGS = {}
 if os.environ.get("QINGDAN_SETTINGS"):

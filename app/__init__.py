@@ -22,6 +22,9 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
     # SQLite ignores foreign keys unless asked, per connection; the other databases enforce them.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL: a long read (an export streaming its rows) does not block writers (a background
+    # job's progress, a clerk saving a record), nor they it.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
@@ -45,7 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     import flask_appbuilder.security.sqla.models  # noqa: F401  (User, for the stamps)
 
-    from . import drafts, lists, logins, publications  # noqa: F401  (declare every model)
+    from . import drafts, jobs, lists, logins, publications  # noqa: F401  (declare every model)
     from .web.security import QingdanSecurityManager
 
     db.init_app(app)

@@ -45,10 +45,10 @@ def template(slug, out):
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 def export(slug, out):
     """全部记录，模板格式（可原样重新导入）。"""
-    from .sheets.exporting import export_query, records_for_export
-    from .sheets.writer import write_export
+    from .sheets.exporting import export_rows
+    from .sheets.writer import write_export_rows
     sheet = _sheet(slug)
-    n = write_export(sheet, records_for_export(sheet, export_query(sheet), db.session), out)
+    n = write_export_rows(sheet, export_rows(sheet, None, db.session), out)
     if any(c.sensitive for c in sheet.columns):  # ID numbers leave the system: on the log
         from .audit import record_export
         record_export(db.session, sheet, n, user_id=None, source="cli")

@@ -17,8 +17,11 @@ import pkgutil
 import flask_appbuilder.security.sqla.models  # noqa: F401  (User: the stamps refer to it)
 
 from app.sheets.declare import sheets
+from app.sheets.indexes import declare_list_indexes
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
 sheets.seal()
+# The indexes the lists' screens need at scale, derived from the declarations.
+declare_list_indexes(sheets)

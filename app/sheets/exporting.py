@@ -1,10 +1,17 @@
-"""Which records an export holds, fetched in a stream."""
+"""Which records an export holds, fetched in a stream.
+
+`export_rows` reads plain rows (Core): the stored values of the sheet's columns, parents'
+values by outer joins, in the list's order. No model instances are built, so an export of
+100,000 records costs the rows alone. `records_for_export` (model instances) remains for
+whoever needs the objects.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import sqlalchemy as sa
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from .declare import Sheet
 
@@ -17,8 +24,12 @@ def export_query(sheet: Sheet, stmt: Select | None = None) -> Select:
     stmt = select(model) if stmt is None else stmt
     for rel in {c.relation for c in sheet.columns if c.relation}:
         stmt = stmt.options(joinedload(getattr(model, rel)))
-    order = [getattr(model, f) for f in sheet.order_by] or [model.id]
-    return stmt.order_by(None).order_by(*order, model.id)
+    return stmt.order_by(None).order_by(*_order(sheet))
+
+
+def _order(sheet: Sheet) -> list:
+    model = sheet.model
+    return [*(getattr(model, f) for f in sheet.order_by), model.id]
 
 
 def records_for_export(sheet: Sheet, stmt: Select, session: Session) -> Iterator:
@@ -29,3 +40,40 @@ def records_for_export(sheet: Sheet, stmt: Select, session: Session) -> Iterator
         # Keep the identity map from growing with every row streamed.
         session.expunge(obj)
 
+
+def export_select(sheet: Sheet, stmt: Select | None = None) -> Select:
+    """The columns an export writes, for the records `stmt` selects (a `select(model)` with
+    the list page's filters, or None for all), in the list's order: one value per column of
+    the sheet, a dotted column read from its parent through an outer join."""
+    model = sheet.model
+    mapper = sa.inspect(model)
+    parents = {}
+    for rel in dict.fromkeys(c.relation for c in sheet.columns if c.relation):
+        prop = mapper.relationships[rel]
+        parents[rel] = (aliased(prop.mapper.class_, name=f"qd_{rel}"), prop)
+    columns = [getattr(parents[c.relation][0], c.attr) if c.relation else getattr(model, c.attr)
+               for c in sheet.columns]
+    stmt = select(model) if stmt is None else stmt
+    stmt = stmt.with_only_columns(*columns, maintain_column_froms=True)
+    for parent, prop in parents.values():
+        (fk,) = prop.local_columns
+        (pk,) = prop.mapper.primary_key
+        stmt = stmt.outerjoin(parent, getattr(model, fk.key) == getattr(parent, pk.key))
+    return stmt.order_by(None).order_by(*_order(sheet))
+
+
+def export_rows(sheet: Sheet, stmt: Select | None, session: Session) -> Iterator[tuple]:
+    """Stream the rows of export_select: what writer.write_export_rows takes."""
+    result = session.execute(export_select(sheet, stmt).execution_options(
+        yield_per=STREAM_CHUNK))
+    for row in result:
+        yield tuple(row)
+
+
+def count_at_most(stmt: Select | None, sheet: Sheet, session: Session, limit: int) -> int:
+    """How many records `stmt` selects, counting no further than `limit` (cheap on any
+    table: whether an export is large enough to run in the background)."""
+    model = sheet.model
+    stmt = select(model) if stmt is None else stmt
+    ids = stmt.with_only_columns(model.id, maintain_column_froms=True).order_by(None)
+    return session.scalar(select(sa.func.count()).select_from(ids.limit(limit).subquery()))

@@ -1,13 +1,17 @@
 """Writing a list to Excel: the empty import template and the full export.
 
 Both have the same first sheet (序号, then every column's header, "*" on required ones), so an
-export can be edited and imported again. The template is small and built in memory; the export
-streams (write_only) so that a list of any size is written in bounded memory.
+export can be edited and imported again. The template is small and built in memory with
+openpyxl; the export streams (XlsxWriter, constant_memory) so that a list of any size is
+written in bounded memory.
 """
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from itertools import zip_longest
 
+import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -17,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .declare import Col, Sheet, column_help
+from .types import ValueType
 from .values import looks_like_formula
 
 SEQ_HEADER = "序号"
@@ -176,57 +181,169 @@ def _write_guide(ws, sheet: Sheet) -> None:
         row[2].alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def _data_cell(ws, value, number_format: str):
+# ---------------------------------------------------------------------------- export
+# The export is written by XlsxWriter in constant_memory mode: each row goes to disk as it is
+# written, so memory stays flat however long the list, and the cell loop stays simple (one
+# format object per column, chosen once). openpyxl writes the template and reads files.
+XLSX_DIGIT_PIXELS = 7        # XlsxWriter counts widths in pixels of Calibri 11 digits
+PROGRESS_EVERY = 1000        # rows between two progress reports
+
+
+def data_cell(ws, value, number_format: str = "General"):
+    """An openpyxl write-only cell holding `value` safely, for workbooks that write values of
+    their own (open data): text stays text (formula-like text marked so, never a formula),
+    characters XML cannot hold dropped, as in the list export."""
     if value is None:
         return None
     cell = WriteOnlyCell(ws)
     if isinstance(value, str):
-        # Characters XML cannot hold would abort the whole export; they carry no meaning.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.value = value
-        # openpyxl turns a str starting with "=" into a formula: force a plain string, and
-        # mark formula-like text so that Excel keeps it as text when the cell is edited.
-        cell.data_type = "s"
-        if looks_like_formula(value):
-            cell.quotePrefix = True
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type = "s"  # openpyxl would make a formula of text starting with "="
+        cell.quotePrefix = looks_like_formula(cell.value)
     else:
         cell.value = value
     cell.number_format = number_format
     return cell
 
 
-def data_cell(ws, value, number_format: str = "General"):
-    """A write-only cell holding `value` safely: text stays text (formula-like text marked
-    so, never a formula), characters XML cannot hold dropped. For other workbooks (open
-    data) that write values of their own."""
-    return _data_cell(ws, value, number_format)
+def record_values(sheet: Sheet, obj) -> tuple:
+    """A model instance (or any object with the fields) as the stored values of the sheet's
+    columns, parents followed, in column order: what write_export_rows takes."""
+    out = []
+    for col in sheet.columns:
+        target = getattr(obj, col.relation) if col.relation else obj
+        out.append(None if target is None else getattr(target, col.attr))
+    return tuple(out)
 
 
-def write_export(sheet: Sheet, records, out, *, transform=None) -> int:
+def write_export(sheet: Sheet, records, out, *, transform=None, progress=None) -> int:
     """Every record (an iterable of model instances, consumed once, may be a generator over a
-    huge query) in template form; returns the count. transform(col, value) -> value lets the
-    caller mask personal data (None = no change)."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_sheet_name(sheet.title))
-    _layout(ws, sheet)
-    header = []
-    for text, required, comment in _header_cells(sheet):
-        header.append(cell := WriteOnlyCell(ws, text))
-        _style_header(cell, required, comment)
-    ws.append(header)
-    _add_validations(wb, ws, sheet)
-    formats = [c.type.number_format for c in sheet.columns]
+    huge query) in template form; returns the count. See write_export_rows."""
+    return write_export_rows(sheet, (record_values(sheet, obj) for obj in records), out,
+                             transform=transform, progress=progress)
+
+
+def _xlsx_format(wb, **props):
+    return wb.add_format({k: v for k, v in props.items() if v is not None})
+
+
+def _export_header(wb, ws, sheet: Sheet) -> None:
+    header = dict(bold=True, pattern=1, align="center", valign="vcenter", text_wrap=True)
+    plain = _xlsx_format(wb, **header, bg_color="#" + HEADER_FILL.fgColor.rgb[-6:])
+    required = _xlsx_format(wb, **header, bg_color="#" + REQUIRED_FILL.fgColor.rgb[-6:],
+                            font_color="#" + REQUIRED_FONT.color.rgb[-6:])
+    for i, (text, is_required, comment) in enumerate(_header_cells(sheet)):
+        ws.write_string(0, i, text, required if is_required else plain)
+        if comment:
+            lines = sum(len(line) // 12 + 1 for line in comment.splitlines())
+            ws.write_comment(0, i, comment, {"author": "qingdan", "width": 200,
+                                             "height": min(20 + 16 * lines, 400)})
+
+
+def _export_validations(wb, ws, sheet: Sheet) -> None:
+    """The template's dropdowns (see _add_validations), in XlsxWriter's terms."""
+    options: list[list[str]] = []
+    for i, col in enumerate(sheet.columns, 1):
+        choices = col.type.choices
+        if not choices:
+            continue
+        inline = ",".join(choices)
+        spec = {"validate": "list", "ignore_blank": True}
+        if len(inline) + 2 > INLINE_LIST_MAX or any("," in c or '"' in c for c in choices):
+            options.append(choices)
+            letter = get_column_letter(len(options))
+            spec["source"] = f"='{OPTIONS_SHEET}'!${letter}$1:${letter}${len(choices)}"
+        else:
+            spec["source"] = list(choices)
+        if _multi(col):
+            spec.update(show_error=False, input_title=col.header[:32],
+                        input_message="可填多个，用“、”分隔")
+        else:
+            spec.update(error_title=col.header[:32], error_message="请从下拉列表中选择")
+        ws.data_validation(1, i, LAST_ROW - 1, i, spec)
+    if options:
+        hidden = wb.add_worksheet(OPTIONS_SHEET)
+        hidden.hide()
+        # constant_memory: rows in order, each row whole before the next
+        for r, row in enumerate(zip_longest(*options)):
+            for c, choice in enumerate(row):
+                if choice is not None:
+                    hidden.write_string(r, c, choice)
+
+
+def _column_writers(wb, ws, sheet: Sheet, transform):
+    """Per column: the value's conversion (None when the stored value goes in as it is),
+    its cell format and the format of formula-like text. Set once, used for every row."""
+    plan = []
+    ws.set_column_pixels(0, 0, 6 * XLSX_DIGIT_PIXELS)
+    for i, col in enumerate(sheet.columns, 1):
+        fmt = _xlsx_format(wb, num_format=col.type.number_format)
+        # Text Excel would read as a formula when the cell is edited stays text.
+        quoted = _xlsx_format(wb, num_format=col.type.number_format, quote_prefix=True)
+        ws.set_column_pixels(i, i, col.type.width * XLSX_DIGIT_PIXELS, fmt)
+        to_cell = col.type.to_cell
+        if type(col.type).to_cell is ValueType.to_cell:
+            to_cell = None  # the identity: skip the call
+        if transform is not None:
+            to_cell = _transformed(col, to_cell, transform)
+        plan.append((i, to_cell, fmt, quoted))
+    return plan
+
+
+def _transformed(col: Col, to_cell, transform):
+    def convert(value):
+        value = to_cell(value) if to_cell is not None else value
+        return transform(col, value)
+    return convert
+
+
+def write_export_rows(sheet: Sheet, rows, out, *, transform=None, progress=None) -> int:
+    """The export: the template's first sheet with one row per record. rows: tuples of the
+    stored values of sheet.columns, in order (parents' values for dotted columns), consumed
+    once; out: a path or a binary file object. Returns the count.
+
+    transform(col, value) -> value lets the caller mask personal data; progress(count) is
+    called every PROGRESS_EVERY rows (a background job's progress bar).
+    Text is always written as text, never as a formula (=, +, -, @ …).
+    """
+    wb = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False,
+                                   "strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet(_sheet_name(sheet.title))
+    plan = _column_writers(wb, ws, sheet, transform)
+    ws.freeze_panes(1, 0)
+    _export_header(wb, ws, sheet)
+    _export_validations(wb, ws, sheet)
+    write_string, write_number, write_datetime = ws.write_string, ws.write_number, \
+        ws.write_datetime
     count = 0
-    for obj in records:
+    for values in rows:
         count += 1
-        row = [count]
-        for col, fmt in zip(sheet.columns, formats):
-            value = cell_value(col, obj)
-            if transform is not None:
-                value = transform(col, value)
-            row.append(_data_cell(ws, value, fmt))
-        ws.append(row)
-    last = get_column_letter(len(sheet.columns) + 1)
-    ws.auto_filter.ref = f"A1:{last}{count + 1}"  # written after the rows, so it can be exact
-    wb.save(out)
+        write_number(count, 0, count)
+        for (i, to_cell, fmt, quoted), value in zip(plan, values):
+            if value is None:
+                continue
+            if to_cell is not None:
+                value = to_cell(value)
+                if value is None:
+                    continue
+            kind = type(value)
+            if kind is str:
+                if not value.isprintable():
+                    # Characters XML cannot hold carry no meaning: dropped, as before.
+                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                write_string(count, i, value, quoted if looks_like_formula(value) else fmt)
+            elif kind is int or kind is float:
+                write_number(count, i, value, fmt)
+            elif isinstance(value, (dt.date, dt.datetime)):
+                write_datetime(count, i, value, fmt)
+            elif isinstance(value, (int, float, Decimal)):  # bool is not a to_cell result
+                write_number(count, i, float(value), fmt)
+            else:
+                write_string(count, i, str(value), fmt)
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
+    ws.autofilter(0, 0, count, len(sheet.columns))  # after the rows, so it is exact
+    wb.close()
+    if progress is not None:
+        progress(count)
     return count

@@ -30,3 +30,5 @@ def register_views(appbuilder) -> None:
         register_imports(appbuilder)
     from .audit_log import register as register_audit_log
     register_audit_log(appbuilder)
+    from .jobs import register as register_jobs
+    register_jobs(appbuilder)

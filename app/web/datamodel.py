@@ -4,6 +4,7 @@ that do not reveal masked values and whose values are checked, writes through th
 commands)."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy.orm import joinedload
 
@@ -11,6 +12,7 @@ from ..sheets import records
 from ..sheets.declare import sheets
 from ..sheets.records import Draft
 from ..sheets.rows import stored_values
+from . import paging
 from .columns import is_boolean, is_hybrid
 from .commands import web_actor
 from .filters import FilterYesNo, checked_filters
@@ -88,28 +90,46 @@ class SheetInterface(SQLAInterface):
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False):
-        query = self.session.query(self.obj)
-        count = self.query_count(query, filters, select_columns)
+        """One page: its ids first (from the order index alone), then those rows with their
+        parents and derived values; count and depth handled by app/web/paging.py."""
+        if self.sheet is None or "." in (order_column or ""):
+            return super().query(filters, order_column, order_direction, page, page_size,
+                                 select_columns, outer_default_load)
+        ids = self.apply_filters(self.session.query(self.obj.id), self.get_inner_filters(filters))
+        filtered = bool(filters is not None and filters.filters)
+        count = paging.count_rows(self.session, ids, self.obj.__table__, filtered)
+        if getattr(count, "exact", True) is False and not filtered and page_size and \
+                (page or 0) * page_size >= count / 2:
+            count = paging.exact_count(ids)  # a page near the end: counted to find it
         # The declared order (several columns) stands in for FAB's one-column default.
-        declared = (order_column, order_direction) in (("", ""), self.default_order)
-        if declared:
-            order_column = order_direction = ""
-        query = self.apply_all(query, filters, order_column, order_direction,
-                               None if declared else page, None if declared else page_size,
-                               select_columns, outer_default_load)
-        if declared:
-            query = self.apply_pagination(query.order_by(*self.sheet_order), page, page_size)
+        if (order_column, order_direction) in (("", ""), self.default_order):
+            order = self.sheet_order
+        else:
+            direction = sa.desc if order_direction == "desc" else sa.asc
+            order = [direction(getattr(self.obj, order_column)), direction(self.get_pk())]
+        offset, limit, backwards = paging.page_window(count, page, page_size)
+        if limit == 0:
+            return count, []
+        ids = ids.order_by(*(paging.reversed_order(order) if backwards else order))
+        page_ids = [row[0] for row in ids.offset(offset or None).limit(limit).all()]
+        if backwards:
+            page_ids.reverse()
+        if not page_ids:
+            return count, []
+        query = self.apply_all(self.session.query(self.obj).filter(self.obj.id.in_(page_ids)),
+                               select_columns=select_columns,
+                               outer_default_load=outer_default_load)
         query = query.options(*self._eager(select_columns))
         derived = [] if select_columns else list(self.derived_columns)
         if derived:
             query = query.add_columns(*(getattr(self.obj, n).label(f"qd_{n}") for n in derived))
-        result = []
+        by_id = {}
         for row in query.all():
             item = row if isinstance(row, self.obj) else row[0]
             if derived:
                 item._qd_derived = dict(zip(derived, row[len(row) - len(derived):]))
-            result.append(item)
-        return count, result
+            by_id[item.id] = item
+        return count, [by_id[i] for i in page_ids if i in by_id]
 
     def _value(self, item, col: str):
         derived = getattr(item, "_qd_derived", None)

@@ -54,13 +54,14 @@ from ..sheets.engine import (
     undo_batch,
 )
 from ..sheets.errorbook import write_errorbook
-from ..sheets.exporting import export_query, records_for_export
+from ..sheets.exporting import count_at_most, export_query, export_rows
 from ..sheets.reader import Limits
 from ..sheets.single_table import write_single_tables
 from ..sheets.values import mask_id_number
-from ..sheets.writer import write_export, write_template
+from ..sheets.writer import write_export_rows, write_template
 from .errors import message_page
 from .history import change_rows
+from .jobs import export_in_background
 from .presets import PresetFilters
 from .screens import filtered_query, view_for
 from .security import PERM_UNDO, can_export, can_see_id_numbers, has_permission
@@ -246,11 +247,15 @@ class ListsView(BaseView):
             return message_page(f"「{sheet.title}」含有身份证号码，导出文件包含完整号码，"
                                  "只有有权查看完整证件号码的用户才能导出。"
                                  "如需导出，请联系管理员。", 403, "无权导出")
-        # The list as its screen shows it, filtered by the same query string.
-        stmt = export_query(sheet, filtered_query(slug, request.args))
+        # The list as its screen shows it, filtered by the same query string; a large one
+        # is written in the background (app/jobs.py), with a progress page.
+        stmt = filtered_query(slug, request.args)
+        limit = current_app.config.get("QINGDAN_EXPORT_JOB_ROWS", 20_000)
+        if count_at_most(stmt, sheet, db.session, limit + 1) > limit:
+            return export_in_background(sheet, request.args, current_user.id)
 
         def write(out):
-            rows = write_export(sheet, records_for_export(sheet, stmt, db.session), out)
+            rows = write_export_rows(sheet, export_rows(sheet, stmt, db.session), out)
             if _has_id_numbers(sheet):  # who took which ID numbers away, and how many
                 record_export(db.session, sheet, rows, user_id=current_user.id,
                               filters=request.query_string.decode("utf-8", "replace"))

@@ -1,0 +1,250 @@
+"""Background jobs (app/jobs.py, app/web/jobs.py): a large export runs as a job with a
+progress page and a file to download; in-process, in a thread, and on a real RQ worker
+through Redis — killed mid-job, the job is reported failed and the database is as before."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+import sqlalchemy as sa
+from conftest import login
+from python_calamine import CalamineWorkbook
+from test_web import credit_code
+
+from app import db
+from app import jobs as job_module
+from app.jobs import Job, JobChunk
+from app.lists.deposits import Enterprise
+
+ROOT = Path(__file__).resolve().parents[1]
+REDIS_URL = os.environ.get("QINGDAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RQ = Path(sys.executable).with_name("rq")
+WAIT = 90  # seconds: an upper bound for a worker's start and an export of 20,000 rows
+
+
+def add_enterprises(app, n: int) -> None:
+    """n valid enterprises, in one statement (the tests need volume, not the import)."""
+    rows = [dict(name=f"生产经营单位{i:06d}", credit_code=credit_code(i), district="浦东新区",
+                 industry="危化品生产", size="小型", version=1,
+                 created_on=job_module.now(), changed_on=job_module.now())
+            for i in range(n)]
+    with app.app_context():
+        db.session.execute(sa.insert(Enterprise), rows)
+        db.session.commit()
+
+
+def snapshot(app):
+    """What the lists hold: every enterprise as stored."""
+    with app.app_context():
+        return db.session.execute(sa.select(Enterprise.__table__).order_by(
+            Enterprise.id)).all()
+
+
+def job_id_of(resp) -> str:
+    assert resp.status_code == 302, resp.data[:300]
+    match = re.search(r"/jobs/([0-9a-f]{32})$", resp.headers["Location"])
+    assert match, resp.headers["Location"]
+    return match[1]
+
+
+def rows_of(data: bytes) -> list[list]:
+    return CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
+
+
+@pytest.fixture
+def jobs_config(app, monkeypatch):
+    def configure(**values):
+        for key, value in values.items():
+            monkeypatch.setitem(app.config, key, value)
+    return configure
+
+
+# ---------------------------------------------------------------------------- in-process
+def test_small_export_is_sent_at_once(app, as_clerk, jobs_config):
+    jobs_config(QINGDAN_JOBS="inline", QINGDAN_EXPORT_JOB_ROWS=10)
+    add_enterprises(app, 10)
+    resp = as_clerk.get("/lists/enterprises/export")
+    assert resp.status_code == 200 and resp.mimetype.endswith("sheet")
+    assert len(rows_of(resp.data)) == 11
+
+
+def test_large_export_runs_as_a_job_with_a_progress_page_and_its_file(app, as_clerk,
+                                                                       jobs_config):
+    jobs_config(QINGDAN_JOBS="inline", QINGDAN_EXPORT_JOB_ROWS=5)
+    add_enterprises(app, 25)
+    job_id = job_id_of(as_clerk.get("/lists/enterprises/export?_flt_0_name=生产经营单位00001"))
+    page = as_clerk.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "已完成" in page and "已导出 10 条记录" in page  # the page's filter: 10 of 25
+    assert 'http-equiv="refresh"' not in page  # finished: no more refreshing
+    resp = as_clerk.get(f"/jobs/{job_id}/file")
+    assert resp.status_code == 200 and resp.mimetype.endswith("sheet")
+    data = resp.get_data()
+    assert int(resp.headers["Content-Length"]) == len(data)
+    rows = rows_of(data)
+    assert len(rows) == 11 and rows[1][1] == "生产经营单位000010"
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.status, job.done, job.total) == ("done", 10, 10)
+    mine = as_clerk.get("/jobs/").get_data(as_text=True)
+    assert f"/jobs/{job_id}/file" in mine and "生产经营单位：导出" in mine
+
+
+def test_a_running_job_shows_its_progress_and_refreshes(app, as_clerk):
+    with app.app_context():
+        user = app.appbuilder.sm.find_user(username="clerk")
+        job = Job(kind="export", slug="enterprises", user_id=user.id, status="running",
+                  done=3000, total=12000, started_on=job_module.now(),
+                  heartbeat_on=job_module.now())
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    page = as_clerk.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "进行中" in page and "3,000 / 12,000" in page and "width: 25%" in page
+    assert 'http-equiv="refresh"' in page
+    assert as_clerk.get(f"/jobs/{job_id}/file").status_code == 404  # nothing to send yet
+
+
+def test_someone_elses_job_is_not_found(app, client, jobs_config):
+    jobs_config(QINGDAN_JOBS="inline", QINGDAN_EXPORT_JOB_ROWS=1)
+    add_enterprises(app, 3)
+    clerk = login(app.test_client(), "clerk")
+    job_id = job_id_of(clerk.get("/lists/enterprises/export"))
+    other = login(client, "reader")
+    assert job_id not in other.get("/jobs/").get_data(as_text=True)
+    assert other.get(f"/jobs/{job_id}").status_code == 404
+    assert other.get(f"/jobs/{job_id}/file").status_code == 404
+    assert other.get(f"/jobs/{uuid.uuid4().hex}").status_code == 404
+
+
+def test_a_job_whose_process_died_is_reported_failed(app, as_clerk, jobs_config):
+    jobs_config(QINGDAN_JOB_STALE_SECONDS=60)
+    with app.app_context():
+        user = app.appbuilder.sm.find_user(username="clerk")
+        long_ago = job_module.now() - job_module.dt.timedelta(minutes=5)
+        job = Job(kind="export", slug="enterprises", user_id=user.id, status="running",
+                  done=1000, total=5000, started_on=long_ago, heartbeat_on=long_ago)
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    page = as_clerk.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "失败" in page and "处理它的进程中断了" in page
+
+
+def test_thread_mode_runs_the_job_beside_the_request(app, as_clerk, jobs_config):
+    jobs_config(QINGDAN_JOBS="thread", QINGDAN_EXPORT_JOB_ROWS=5)
+    add_enterprises(app, 40)
+    job_id = job_id_of(as_clerk.get("/lists/enterprises/export"))
+    status = wait_for(app, job_id, {"done", "failed"}, seconds=WAIT)
+    assert status == "done"
+    assert len(rows_of(as_clerk.get(f"/jobs/{job_id}/file").get_data())) == 41
+
+
+def test_an_unreachable_queue_fails_the_job_with_a_reason(app, as_clerk, jobs_config):
+    jobs_config(QINGDAN_JOBS="rq", QINGDAN_EXPORT_JOB_ROWS=1, REDIS_URL="redis://127.0.0.1:1/0")
+    add_enterprises(app, 3)
+    job_id = job_id_of(as_clerk.get("/lists/enterprises/export"))
+    page = as_clerk.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "失败" in page and "Redis" in page and "数据未作任何修改" in page
+
+
+# ---------------------------------------------------------------------------- RQ on Redis
+def wait_for(app, job_id: str, statuses: set[str], seconds: float, *, poll=0.01) -> str:
+    deadline = time.monotonic() + seconds
+    with app.app_context():
+        while True:
+            status = db.session.scalar(sa.select(Job.status).where(Job.id == job_id))
+            db.session.rollback()  # a fresh snapshot next time
+            if status in statuses or time.monotonic() > deadline:
+                return status
+            time.sleep(poll)
+
+
+@pytest.fixture
+def rq_worker(app, jobs_config):
+    """Start `rq worker` (burst: it exits when its queue is empty) on a queue of its own,
+    with the app's database; yield the process; kill it (and its work horse) at the end."""
+    queue = f"qingdan-test-{uuid.uuid4().hex[:8]}"
+    jobs_config(QINGDAN_JOBS="rq", REDIS_URL=REDIS_URL, QINGDAN_JOB_QUEUE=queue)
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               SECRET_KEY=app.config["SECRET_KEY"], QINGDAN_ENV="production",
+               RATELIMIT_ENABLED="0", PYTHONPATH=str(ROOT))
+    started = []
+
+    def start():
+        proc = subprocess.Popen([str(RQ), "worker", "--burst", "-w", "app.jobs_worker.Worker",
+                                 "--url", REDIS_URL, queue],
+                                cwd=ROOT, env=env, start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        started.append(proc)
+        return proc
+    yield start
+    for proc in started:
+        kill_worker(proc)
+
+
+def kill_worker(proc) -> None:
+    """SIGKILL the worker and its work horse (RQ forks one per job, in a session of its own,
+    so that the worker's signals do not reach it)."""
+    try:
+        horses = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        horses = []
+    for p in [*horses]:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def test_rq_worker_runs_an_export_to_completion(app, as_clerk, rq_worker, jobs_config):
+    jobs_config(QINGDAN_EXPORT_JOB_ROWS=100)
+    add_enterprises(app, 250)
+    job_id = job_id_of(as_clerk.get("/lists/enterprises/export"))
+    worker = rq_worker()
+    status = wait_for(app, job_id, {"done", "failed"}, seconds=WAIT, poll=0.2)
+    output = worker.communicate(timeout=WAIT)[0].decode(errors="replace")
+    assert status == "done", output[-2000:]
+    page = as_clerk.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "已导出 250 条记录" in page
+    rows = rows_of(as_clerk.get(f"/jobs/{job_id}/file").get_data())
+    assert len(rows) == 251 and rows[-1][1] == "生产经营单位000249"
+
+
+def test_worker_killed_mid_job_leaves_the_job_failed_and_the_database_as_before(
+        app, as_clerk, rq_worker, jobs_config):
+    jobs_config(QINGDAN_EXPORT_JOB_ROWS=100, QINGDAN_JOB_STALE_SECONDS=2)
+    add_enterprises(app, 20_000)
+    before = snapshot(app)
+    job_id = job_id_of(as_clerk.get("/lists/enterprises/export"))
+    worker = rq_worker()
+    assert wait_for(app, job_id, {"running", "done", "failed"}, seconds=WAIT) == "running"
+    # Hold the job's row: the worker's next write (a progress report, or the result) waits
+    # for it, so the job is certainly unfinished when the worker is killed.
+    with app.app_context(), db.engine.connect() as conn:
+        held = conn.execute(sa.update(Job).where(Job.id == job_id, Job.status == "running")
+                            .values(heartbeat_on=Job.heartbeat_on)).rowcount
+        assert held == 1, "the export finished before it could be interrupted"
+        time.sleep(0.5)
+        kill_worker(worker)
+        conn.rollback()
+    time.sleep(2.5)  # QINGDAN_JOB_STALE_SECONDS: no heartbeat since
+    page = as_clerk.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "失败" in page and "处理它的进程中断了" in page
+    assert as_clerk.get(f"/jobs/{job_id}/file").status_code == 404
+    assert snapshot(app) == before
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(JobChunk)
+                                 .where(JobChunk.job_id == job_id)) == 0
+
