@@ -7,6 +7,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
 from .declare import Sheet
+from .sorting import declared_order
 
 STREAM_CHUNK = 1000
 
@@ -17,8 +18,7 @@ def export_query(sheet: Sheet, stmt: Select | None = None) -> Select:
     stmt = select(model) if stmt is None else stmt
     for rel in {c.relation for c in sheet.columns if c.relation}:
         stmt = stmt.options(joinedload(getattr(model, rel)))
-    order = [getattr(model, f) for f in sheet.order_by] or [model.id]
-    return stmt.order_by(None).order_by(*order, model.id)
+    return stmt.order_by(None).order_by(*declared_order(sheet))  # pinyin, dictionaries
 
 
 def records_for_export(sheet: Sheet, stmt: Select, session: Session) -> Iterator:

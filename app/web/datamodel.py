@@ -3,6 +3,7 @@
 that do not reveal masked values, writes through the record commands)."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy.orm import joinedload
@@ -11,6 +12,7 @@ from ..sheets import records
 from ..sheets.declare import sheets
 from ..sheets.records import Draft
 from ..sheets.rows import stored_values
+from ..sheets.sorting import declared_order, order_expressions
 from .columns import is_boolean, is_hybrid
 from .commands import web_actor
 from .filters import FilterYesNo
@@ -65,8 +67,23 @@ class SheetInterface(SQLAInterface):
     # -- reading
     @property
     def sheet_order(self) -> list:
-        names = self.sheet.order_by if self.sheet is not None else ()
-        return [getattr(self.obj, n) for n in names] + [self.get_pk()]
+        """The declared order: texts by pinyin, enumerations as their dictionary lists them
+        (app/sheets/sorting.py)."""
+        if self.sheet is None:
+            return [self.get_pk()]
+        return declared_order(self.sheet)
+
+    def apply_order_by(self, query, order_column, order_direction, aliases_mapping=None,
+                       bypass_many_to_many=False, add_pk=False):
+        """A column clicked in the list (or the API's order_column): by its sort key (pinyin,
+        a dictionary's order) when it has one, then the id (a stable page order)."""
+        stored = {c.field for c in self.sheet.stored} if self.sheet is not None else set()
+        if order_column not in stored:
+            return super().apply_order_by(query, order_column, order_direction,
+                                          aliases_mapping, bypass_many_to_many, add_pk)
+        direction = sa.asc if order_direction == "asc" else sa.desc
+        return query.order_by(*(direction(e) for e in order_expressions(self.sheet, order_column)),
+                              direction(self.get_pk()))
 
     def _eager(self, select_columns) -> list:
         if self.sheet is None:
