@@ -2,7 +2,8 @@
 datamodel.py) and API (api.py), both calling the record commands (commands.py), the
 Flask-AppBuilder fixes (fab_fixes.py), roles (security.py), the import/export screens
 (imports.py), the review batches (review_batches.py), the audit trail's screens (history.py,
-audit_log.py), the dashboard (dashboard.py) and the public pages without login (public/)."""
+audit_log.py), the dashboard (dashboard.py) and the public pages without login (public/);
+the screens' assets (assets.py, static/), the parent pickers (lookups.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -28,3 +29,7 @@ def register_views(appbuilder) -> None:
         register_imports(appbuilder)
     from .audit_log import register as register_audit_log
     register_audit_log(appbuilder)
+    from .assets import register as register_assets
+    from .lookups import register as register_lookups
+    register_assets(current_app, f"{type(appbuilder.sm.auth_view).__name__}.login")
+    register_lookups(current_app)
