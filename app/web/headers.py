@@ -12,8 +12,10 @@
   X-Frame-Options: DENY for old browsers).
 - X-Content-Type-Options: nosniff; Referrer-Policy: same-origin (no address of a record
   leaves for another site).
-- Cache-Control: no-store on everything but the static assets: pages, API answers and
-  downloads carry personal data and must not stay in a browser's or a proxy's cache.
+- Cache-Control: no-store on everything but the static assets and the answers that say
+  `public` themselves (the /public/ pages: published data only, cached with an ETag): pages,
+  API answers and downloads carry personal data and must not stay in a browser's or a
+  proxy's cache.
 - Strict-Transport-Security when the request came over HTTPS; QINGDAN_FORCE_HTTPS redirects
   plain HTTP.
 - No version banner: Werkzeug's development server says "Werkzeug/3.1 Python/3.11" unless
@@ -48,11 +50,12 @@ talisman = Talisman()
 def _no_store(response):
     if request.path.startswith(STATIC_PREFIXES):
         return response
-    cache = response.headers.get("Cache-Control", "")
-    if NO_STORE not in cache:
+    response.headers.pop("Server", None)
+    if response.cache_control.public:  # published data, chosen by its view (app/web/public)
+        return response
+    if NO_STORE not in response.headers.get("Cache-Control", ""):
         response.headers["Cache-Control"] = NO_STORE
     response.headers["Pragma"] = "no-cache"
-    response.headers.pop("Server", None)
     return response
 
 

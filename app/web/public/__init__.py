@@ -30,3 +30,10 @@ def register(app) -> None:
     from .listing import check_pages
     check_pages()
     app.register_blueprint(bp)
+    # The app's security headers (app/web/headers.py, talisman) allow the back office's own
+    # scripts; public pages run none: their stricter policy is the one talisman sends.
+    from .caching import CSP
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith(f"{bp.name}.") and endpoint != f"{bp.name}.static":
+            view.talisman_view_options = {"content_security_policy": CSP,
+                                          "content_security_policy_nonce_in": []}

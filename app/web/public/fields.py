@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ...sheets import types as t
 from ...sheets.declare import Col, Sheet, sheets
-from ..columns import DERIVED, parent_sheet, yes_no
+from ..columns import is_boolean, parent_sheet, yes_no
 
 # The batch a published review belongs to, and its revision: public facts of every review
 # download, besides the review list's own public fields.
@@ -39,9 +39,9 @@ class PublicField:
         return self.col is not None and isinstance(self.col.type, t.LongText)
 
 
-def _kind(col: Col | None, name: str) -> str:
-    if col is None:
-        return "boolean" if name == "dual_qualified" else "string"
+def _kind(sheet: Sheet, col: Col | None, name: str) -> str:
+    if col is None:  # a computed value (双资质)
+        return "boolean" if is_boolean(sheet, name) else "string"
     vt = col.type
     if isinstance(vt, t.Boolean):
         return "boolean"
@@ -68,8 +68,8 @@ def _column(sheet: Sheet, name: str) -> Col | None:
 
 
 def _label(sheet: Sheet, name: str, col: Col | None) -> str:
-    if name in DERIVED:
-        return f"{DERIVED[name]}（今日）"
+    if name in sheet.computed:
+        return f"{sheet.computed[name]}（今日）"
     own = next((c for c in sheet.columns if c.field == name), None)
     return (own or col).header if (own or col) else name
 
@@ -81,12 +81,12 @@ def public_fields(sheet: Sheet) -> list[PublicField]:
     out = []
     for name in sheet.public.fields:
         col = _column(sheet, name)
-        if col is None and name not in DERIVED:
+        if col is None and name not in sheet.computed:
             raise ValueError(f"{sheet.slug}: public field {name!r} is neither a column nor "
                              "a derived value")
         if col is not None and col.sensitive:
             raise ValueError(f"{sheet.slug}: {name!r} holds personal data and cannot be public")
-        out.append(PublicField(name, _label(sheet, name, col), col, _kind(col, name)))
+        out.append(PublicField(name, _label(sheet, name, col), col, _kind(sheet, col, name)))
     return out
 
 
