@@ -86,10 +86,11 @@ def _fill_sort_keys():
 
 
 def downgrade():
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+ too): batch mode would copy and drop each
+    # table, which SQLite refuses while other tables' rows name it (foreign keys are on).
     for table, columns in SORT_KEYS.items():
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for column in reversed(columns):
-                batch_op.drop_column(f'{column}_sort')
+        for column in reversed(columns):
+            op.execute(f'ALTER TABLE {table} DROP COLUMN {column}_sort')
     with op.batch_alter_table('qd_saved_filter', schema=None) as batch_op:
         batch_op.drop_index('uq_qd_saved_filter_user_slug_name')
     op.drop_table('qd_saved_filter')
