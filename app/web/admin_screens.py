@@ -102,7 +102,8 @@ def _permissions_field():
         sm = current_app.appbuilder.sm
         return sorted(sm.session.query(sm.permissionview_model).all(), key=permission_label)
     return QuerySelectMultipleField(_l("Permissions"), query_func=query,
-                                    get_label=permission_label, widget=Select2ManyWidget())
+                                    get_pk_func=lambda pv: pv.id, get_label=permission_label,
+                                    widget=Select2ManyWidget())
 
 
 class RoleView(RoleModelView):
