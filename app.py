@@ -19,7 +19,5 @@ if __name__ == "__main__":
     with application.app_context():
         for line in first_start():
             print(line, flush=True)
-    from app.web.headers import QuietRequestHandler  # no "Werkzeug/… Python/…" banner
-    application.run(host=os.environ.get("HOST", "127.0.0.1"),
-                    port=int(os.environ.get("PORT", "5000")), debug=False,
-                    request_handler=QuietRequestHandler)
+    from app.devserver import run  # plain log lines, a Chinese start message
+    run(application, os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000")))

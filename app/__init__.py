@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     import flask_appbuilder.security.sqla.models  # noqa: F401  (User, for the stamps)
 
-    from . import drafts, jobs, lists, logins, publications  # noqa: F401  (declare every model)
+    from . import drafts, jobs, lists, logins, preferences, publications  # noqa: F401  (models)
     from .web.security import QingdanSecurityManager
 
     db.init_app(app)

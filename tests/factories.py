@@ -128,5 +128,6 @@ def plan_of(session, slug: str, data: bytes, name: str = "upload.xlsx", **kw):
 # ---------------------------------------------------------------------------- pages
 def text_of(resp) -> str:
     """A page's visible text (scripts and tags removed)."""
-    html = re.sub(r"<script.*?</script>", " ", resp.get_data(as_text=True), flags=re.S)
+    html = re.sub(r"<script.*?</script>|<head>.*?</head>", " ", resp.get_data(as_text=True),
+                  flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))

@@ -76,7 +76,8 @@ def test_a_screen_edit_is_on_the_records_history_and_the_log(app):
     assert "页面 新增（第 1 版）" in shown and "测试clerk（clerk）" in shown
     assert "所在区" not in shown.split("新增")[0]  # an update lists only what changed
     page = log(app, list="enterprises")
-    assert "生产经营单位 91310115MA1D1YM25W 更新（第 2 版）" in page
+    # the record by its key and, beside it, its name
+    assert "生产经营单位 91310115MA1D1YM25W（上海甲化工有限公司） 更新（第 2 版）" in page
     assert "上海某化工有限公司 → 上海甲化工有限公司" in page
     (update,) = changes(app, action="update")
     assert (update.source, update.record_key, update.version_after) == (

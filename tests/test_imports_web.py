@@ -117,19 +117,24 @@ def test_sample_upload_preview_refuse_errorbook_import_reimport_undo(app, client
     assert "filename*=UTF-8''" in resp.headers["Content-Disposition"]
     wb = openpyxl.load_workbook(io.BytesIO(resp.data))
     ws = wb["专家名册"]
-    header = [c.value for c in ws[1]]
-    assert header[0] == "序号" and header[-1] == ERRORS_HEADER  # title rows above are left out
-    numbered = [r[0] for r in ws.iter_rows(min_row=2, values_only=True)
+    # Every row where it was in the clerk's file: the title rows above the header kept, so
+    # the preview's 第 44–46 行 are rows 44–46 here too.
+    assert "专家库名册" in str(ws.cell(1, 1).value)
+    header = [c.value for c in ws[3]]
+    assert header[0] == "序号" and header[-1] == ERRORS_HEADER
+    numbered = [r[0] for r in ws.iter_rows(min_row=4, values_only=True)
                 if isinstance(r[0], (int, float))]
     assert numbered == list(range(1, 44))  # every data row, the good ones kept
-    explained = {}
-    for row in ws.iter_rows(min_row=2):
+    explained, explained_rows = {}, []
+    for row in ws.iter_rows(min_row=4):
         red = [c for c in row if c.fill.fill_type and c.fill.fgColor.rgb.endswith("FFC7CE")]
         if row[-1].value:
             explained[row[0].value] = (row[-1].value, red)
+            explained_rows.append(row[0].row)
         else:
             assert not red
     assert sorted(explained) == [41, 42, 43]  # 序号 of Excel rows 44–46
+    assert explained_rows == [44, 45, 46]  # the rows the preview names
     for _message, red in explained.values():
         assert red and all(c.comment is not None for c in red)
     assert "校验位" in explained[41][0] and "文本" in explained[42][0]
@@ -139,7 +144,7 @@ def test_sample_upload_preview_refuse_errorbook_import_reimport_undo(app, client
     counts = counts_of(page(client, f"/lists/imports/{again}"))
     assert (counts["create"], counts["error"]) == (40, 3)
     header = [c.value for c in openpyxl.load_workbook(io.BytesIO(client.get(
-        f"/lists/imports/{again}/errors.xlsx").data))["专家名册"][1]]
+        f"/lists/imports/{again}/errors.xlsx").data))["专家名册"][3]]
     assert header.count(ERRORS_HEADER) == 1 and len(header) == ws.max_column
 
     # Upload again with "valid rows only" and confirm: 40 experts, one batch.
@@ -226,7 +231,7 @@ def test_same_as_above_is_shown_filled(app, client):
     html = page(client, f"/lists/imports/{draft}")
     assert counts_of(html)["create"] == 2
     # Both rows will store the employer written once.
-    assert html.count("<dt>工作单位</dt><dd>上海示例化工有限公司（虚构）</dd>") == 2
+    assert html.count("<li><b>工作单位</b>上海示例化工有限公司（虚构）</li>") == 2
 
 
 def test_notes_name_hidden_sheets_and_ignored_columns(app, client):
@@ -502,7 +507,7 @@ def test_cli_writes_the_error_workbook(app, samples, tmp_path):
               str(out)])
     assert result.exit_code == 1
     ws = openpyxl.load_workbook(out)["专家名册"]
-    assert ws.cell(1, ws.max_column).value == ERRORS_HEADER
+    assert ws.cell(3, ws.max_column).value == ERRORS_HEADER  # the header's own row
 
 
 def test_single_table_workbook_of_the_filtered_powers(app, client):

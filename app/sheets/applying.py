@@ -19,6 +19,7 @@ from .checking import lock_reasons, written_records
 from .declare import Sheet
 from .rows import RowPlan, fk_column, in_chunks, json_value, key_attr, where_in
 from .snapshots import snapshot
+from .sorting import key_names, sort_values
 
 
 class StalePlan(Exception):
@@ -79,6 +80,13 @@ def row_values(sheet: Sheet, plan, r: RowPlan) -> dict:
     return out
 
 
+def _written(sheet: Sheet, plan, r: RowPlan) -> dict:
+    """row_values and the sort keys of its texts (app/sheets/sorting.py), which the trail
+    does not keep."""
+    values = row_values(sheet, plan, r)
+    return {**values, **sort_values(sheet, values)}
+
+
 def _lock_and_compare(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
     """Lock the rows to be changed and check they are as previewed."""
     table = sheet.model.__table__
@@ -112,7 +120,7 @@ def _insert_created(sheet: Sheet, plan, creates: list[RowPlan], session: Session
     if not creates:
         return []
     table = sheet.model.__table__
-    params = [{**row_values(sheet, plan, r), "version": 1,
+    params = [{**_written(sheet, plan, r), "version": 1,
                **stamps(actor.user_id, stamp, created=True)} for r in creates]
     session.execute(insert(table), params)
     # Ids by key afterwards, in bulk: RETURNING in parameter order is row-at-a-time on some
@@ -122,10 +130,11 @@ def _insert_created(sheet: Sheet, plan, creates: list[RowPlan], session: Session
     for chunk in in_chunks([r.key for r in creates]):
         for row in session.execute(select(table.c.id, *cols).where(where_in(cols, chunk))):
             ids[tuple(row[1:])] = row[0]
-    out = []
+    out, keys = [], key_names(sheet)
     for r, p in zip(creates, params):
         r.existing_id = ids[r.key]
-        after = {k: json_value(val) for k, val in p.items() if k not in STAMP_FIELDS}
+        after = {k: json_value(val) for k, val in p.items()
+                 if k not in STAMP_FIELDS and k not in keys}
         after["id"] = r.existing_id
         out.append(change_row(sheet.slug, r.existing_id, "create", None, after, actor,
                               record_key=r.label, version_after=1, on=stamp))
@@ -142,14 +151,14 @@ def _write_updated(sheet: Sheet, plan, updates: list[RowPlan], session: Session,
     # One executemany per set of columns written.
     groups: dict[tuple, list[RowPlan]] = defaultdict(list)
     for r in updates:
-        groups[tuple(sorted(row_values(sheet, plan, r)))].append(r)
+        groups[tuple(sorted(_written(sheet, plan, r)))].append(r)
     for names, group in groups.items():
         stmt = (update(table).where(table.c.id == bindparam("_id"))
                 .values({**{n: bindparam("_" + n) for n in names},
                          "version": table.c.version + 1,
                          **stamps(actor.user_id, stamp, created=False)}))
         session.execute(stmt, [{"_id": r.existing_id,
-                                **{"_" + k: val for k, val in row_values(sheet, plan, r).items()}}
+                                **{"_" + k: val for k, val in _written(sheet, plan, r).items()}}
                                for r in group])
     out = []
     for r in updates:

@@ -110,14 +110,35 @@ class Col:
         return self.header
 
 
-def column_help(col: Col) -> tuple[str, ...]:
+# Parts of a column's note that speak of the spreadsheet, not of what the value is.
+SPREADSHEET_HINTS = ("文本格式", "本列", "单元格")
+
+
+def column_help(col: Col, *, for_form: bool = False) -> tuple[str, ...]:
     """What a clerk needs to know to fill a column — its type and allowed values, its note,
     what the list's rules ask of it, whether it is imported at all — in the same words in the
     template's comments, its instructions sheet and the form. Each said once: a note the type
-    already says (请将本列设为文本格式) is not repeated."""
+    already says (请将本列设为文本格式) is not repeated.
+
+    for_form: the help of the web form's field instead, which speaks of the form: no type
+    words where a dropdown or the date picker shows the choices, no spreadsheet hints (请设为
+    文本格式), and a note that begins as the type's help does (0–100 …) not said twice."""
+    if for_form:
+        return _form_help(col)
     out: list[str] = []
     for part in (col.type.describe(), col.note, *col.rule_notes, INFO_NOTE if col.info else ""):
         if part and not any(part in said for said in out):
+            out.append(part)
+    return tuple(out)
+
+
+def _form_help(col: Col) -> tuple[str, ...]:
+    note = "；".join(p for p in col.note.split("；")
+                    if p and not any(h in p for h in SPREADSHEET_HINTS))
+    out: list[str] = []
+    for part in (col.type.describe_for_form(), note, *col.rule_notes):
+        head = part.split("，", 1)[0]
+        if part and not any(part in said or said.split("，", 1)[0] == head for said in out):
             out.append(part)
     return tuple(out)
 
@@ -392,8 +413,10 @@ class Registry:
         """Resolve the models' relations, add the implied unique constraints, fix the order."""
         configure_mappers()
         declared = list(self._declared.values())
+        from .sorting import add_sort_columns
         for sheet in declared:
             _add_implied_constraints(sheet)
+            add_sort_columns(sheet)  # <text>_sort beside each listed text (pinyin order)
         self._order = _dependency_order(declared, self.parents)
         self._sealed = True
 

@@ -73,6 +73,7 @@ def _unique(name: str, used: set[str]) -> str:
 def _write_sheet(ws, sheet, raw, header_row: int, by_row) -> None:
     rows = [(n, cells) for n, cells in raw.rows if n >= header_row]
     header_cells = rows[0][1] if rows else []
+    above = [(n, cells) for n, cells in raw.rows if n < header_row]
     layout = map_header(sheet, header_cells, header_row)
     columns = _column_index(layout)
     width = max((len(cells) for _, cells in rows), default=0)
@@ -83,12 +84,23 @@ def _write_sheet(ws, sheet, raw, header_row: int, by_row) -> None:
         col = layout.columns.get(i)
         ws.column_dimensions[get_column_letter(n)].width = col.type.width if col else 12
     ws.column_dimensions[get_column_letter(len(kept) + 1)].width = 60
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = f"A{header_row + 1}"
 
+    # Every row stays on the row it had in the clerk's file (title rows, blank rows kept), so
+    # that 第 44 行 in the preview is row 44 here too.
+    written = 0
+    for number, cells in above:
+        _blank_rows(ws, written, number)
+        ws.append([_value_cell(ws, c, None) for c in _padded(cells, width)])
+        written = number
+    _blank_rows(ws, written, header_row)
     header = [_header_cell(ws, header_cells[i] if i < len(header_cells) else None) for i in kept]
     header.append(_header_cell(ws, ERRORS_HEADER))
     ws.append(header)
+    written = header_row
     for number, cells in rows[1:]:
+        _blank_rows(ws, written, number)
+        written = number
         issues = by_row.get((raw.name, number), [])
         marks: dict[int, list] = defaultdict(list)  # cell index -> its problems; a problem
         for issue in issues:                        # naming no column is only in 错误说明
@@ -98,6 +110,12 @@ def _write_sheet(ws, sheet, raw, header_row: int, by_row) -> None:
         row = [_value_cell(ws, cells[i], marks.get(i)) for i in kept]
         row.append(_explanation_cell(ws, issues))
         ws.append(row)
+
+
+def _blank_rows(ws, written: int, number: int) -> None:
+    """Empty rows after row `written` up to (not including) row `number`."""
+    for _ in range(written + 1, number):
+        ws.append([])
 
 
 def _padded(cells: list, width: int) -> list:

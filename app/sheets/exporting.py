@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from .declare import Sheet
+from .sorting import declared_order
 
 STREAM_CHUNK = 1000
 
@@ -24,12 +25,7 @@ def export_query(sheet: Sheet, stmt: Select | None = None) -> Select:
     stmt = select(model) if stmt is None else stmt
     for rel in {c.relation for c in sheet.columns if c.relation}:
         stmt = stmt.options(joinedload(getattr(model, rel)))
-    return stmt.order_by(None).order_by(*_order(sheet))
-
-
-def _order(sheet: Sheet) -> list:
-    model = sheet.model
-    return [*(getattr(model, f) for f in sheet.order_by), model.id]
+    return stmt.order_by(None).order_by(*declared_order(sheet))  # pinyin, dictionaries
 
 
 def records_for_export(sheet: Sheet, stmt: Select, session: Session) -> Iterator:
@@ -59,7 +55,7 @@ def export_select(sheet: Sheet, stmt: Select | None = None) -> Select:
         (fk,) = prop.local_columns
         (pk,) = prop.mapper.primary_key
         stmt = stmt.outerjoin(parent, getattr(model, fk.key) == getattr(parent, pk.key))
-    return stmt.order_by(None).order_by(*_order(sheet))
+    return stmt.order_by(None).order_by(*declared_order(sheet))
 
 
 def export_rows(sheet: Sheet, stmt: Select | None, session: Session) -> Iterator[tuple]:

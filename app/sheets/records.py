@@ -148,9 +148,11 @@ def create(session: Session, sheet: Sheet, draft: Draft, actor: Actor, *,
 
 
 def update(session: Session, sheet: Sheet, record_id: int, draft: Draft, actor: Actor, *,
-           version: int | None = None) -> Result:
+           version: int | None = None, dry_run: bool = False) -> Result:
     """Change a record: the draft's fields replace the stored ones (fields it does not name
-    stay). `version`: the one the caller read; another one is refused as stale."""
+    stay). `version`: the one the caller read; another one is refused as stale.
+    dry_run: every check, nothing written (a bulk edit's preview); `written` then says
+    whether the record would change."""
     obj = session.get(sheet.model, record_id, populate_existing=True)
     if obj is None:
         return _refused(session, MISSING)
@@ -164,6 +166,9 @@ def update(session: Session, sheet: Sheet, record_id: int, draft: Draft, actor: 
         return _refused(session, problems=problems, warnings=warnings, version=obj.version)
     changes = checking.changed_fields(sheet, obj, r.record,
                                       [c.field for c in sheet.stored], list(sheet.relations))
+    if dry_run:
+        session.rollback()
+        return Result(record=obj, version=obj.version, warnings=warnings, written=bool(changes))
     if not changes:
         session.rollback()
         return Result(record=obj, version=obj.version, warnings=warnings)

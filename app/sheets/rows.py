@@ -179,17 +179,20 @@ def value_text(sheet, name: str, value, relations: dict | None = None) -> str:
 
 
 def name_beside(sheet, record: dict) -> str:
-    """A record's first required text (姓名), shown beside a key that may be masked (an ID
-    number), or masked records would all look alike."""
+    """A record's name, shown beside its key: beside a key that may be masked (an ID number),
+    its first required text (姓名), or masked records would all look alike; beside a key of
+    codes (2015版 / XK-0101-00), its name (权力名称, 事项名称), or a clerk must know the codes."""
     field = name_field(sheet)
     value = record.get(field) if field else None
     return value if isinstance(value, str) else ""
 
 
 def name_field(sheet) -> str | None:
-    """The field named beside a maskable key (see name_beside), or None."""
+    """The field named beside the key (see name_beside), or None."""
     relations = sheet.relations
-    if not any(sheet.column(k).sensitive for k in sheet.key if k not in relations):
-        return None
+    if any(sheet.column(k).sensitive for k in sheet.key if k not in relations):
+        return next((c.field for c in sheet.stored
+                     if c.required and not c.sensitive and c.field not in sheet.key), None)
     return next((c.field for c in sheet.stored
-                 if c.required and not c.sensitive and c.field not in sheet.key), None)
+                 if c.field not in sheet.key and not c.sensitive
+                 and (c.field == "name" or c.field.endswith("_name"))), None)

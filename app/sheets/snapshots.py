@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 from ..models import STAMP_FIELDS
 from .declare import Problem, Sheet, error, sheets
 from .rows import describe_key, fk_column, json_value, with_parent_columns
+from .sorting import is_sort_key
 
 
 def snapshot(obj) -> dict:
     """The record's stored values (every column but the stamps), as the trail keeps them."""
     mapper = inspect(type(obj))
     return {c.key: json_value(getattr(obj, c.key)) for c in mapper.column_attrs
-            if c.key not in STAMP_FIELDS}
+            if c.key not in STAMP_FIELDS and not is_sort_key(c.columns[0])}
 
 
 def restore_value(sheet: Sheet, name: str, value):

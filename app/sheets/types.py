@@ -53,6 +53,11 @@ class ValueType:
         the shape kept (1958-05-19 -> ****-**-**)."""
         return "".join("*" if ch.isalnum() else ch for ch in text)
 
+    def describe_for_form(self) -> str:
+        """The same help for a web form's field: no spreadsheet hints, nothing a dropdown or
+        the date picker already shows ("" when there is nothing to add)."""
+        return "" if self.describe() == ValueType.word else self.describe()
+
 
 class Text(ValueType):
     def __init__(self, max_length: int | None = 255, *, person_name: bool = False,
@@ -97,6 +102,9 @@ class Enum(ValueType):
     def describe(self) -> str:
         return "枚举，可选：" + "、".join(self.choices)
 
+    def describe_for_form(self) -> str:
+        return ""  # a dropdown of exactly these
+
 
 class Multi(ValueType):
     """Several values in one cell; stored joined by 、."""
@@ -118,6 +126,12 @@ class Multi(ValueType):
             parts = v.parse_multi_enum(raw, self.choices, _resolve(self._synonyms))
         return MULTI_SEPARATOR.join(parts) if parts else None
 
+    def describe_for_form(self) -> str:
+        text = "可填多个，用“、”分隔"
+        if self._choices is not None:
+            text += "，可选：" + "、".join(self.choices)
+        return text
+
     def describe(self) -> str:
         text = "多选，多个值用“、”分隔"
         if self._choices is not None:
@@ -138,6 +152,9 @@ class Date(ValueType):
 
     def describe(self) -> str:
         return "日期，如 2015-03-01"
+
+    def describe_for_form(self) -> str:
+        return "从日历中选择，或输入如 2015-03-01"
 
 
 class Integer(ValueType):
@@ -182,6 +199,9 @@ class Score(ValueType):
     def describe(self) -> str:
         return f"数值，{self.min_value}–{self.max_value}，最多 {self.places} 位小数"
 
+    def describe_for_form(self) -> str:
+        return f"{self.min_value}–{self.max_value}，最多 {self.places} 位小数"
+
 
 class Amount(ValueType):
     """Money, stored in 元 as an exact decimal with 2 places."""
@@ -202,6 +222,9 @@ class Amount(ValueType):
     def describe(self) -> str:
         return "金额（元），可写 300000、30万元"
 
+    def describe_for_form(self) -> str:
+        return "单位：元，可写 300000 或 30万元"
+
 
 class Boolean(ValueType):
     word = "是否"
@@ -219,6 +242,9 @@ class Boolean(ValueType):
 
     def describe(self) -> str:
         return "是否：填“是”或“否”"
+
+    def describe_for_form(self) -> str:
+        return ""  # a dropdown of 是 / 否
 
 
 class CreditCode(ValueType):
@@ -246,6 +272,9 @@ class IdNumber(ValueType):
 
     def mask(self, text: str) -> str:
         return v.mask_id_number(text)
+
+    def describe_for_form(self) -> str:
+        return "18 位居民身份证号码，末位可为 X"
 
 
 class Phone(ValueType):

@@ -12,6 +12,7 @@ from ..models import Change, ImportBatch, now, stamps
 from .declare import sheets
 from .rows import in_chunks
 from .snapshots import label_from_snapshot, restore_value
+from .sorting import sort_values
 
 
 class UndoRefused(Exception):
@@ -86,6 +87,7 @@ def _take_back(sheet, c: Change, session: Session, actor: Actor, stamp) -> dict:
     if c.action == "update":
         values = {k: restore_value(sheet, k, val) for k, val in c.before.items()
                   if k not in ("id", "version")}
+        values.update(sort_values(sheet, values))  # the trail keeps no sort keys
         version = c.version_after + 1
         session.execute(update(table).where(table.c.id == c.record_id)
                         .values({**values, "version": version,
@@ -94,6 +96,7 @@ def _take_back(sheet, c: Change, session: Session, actor: Actor, stamp) -> dict:
                           dict(c.before, version=version), actor, record_key=c.record_key,
                           version_after=version, on=stamp, summary=summary)
     values = {k: restore_value(sheet, k, val) for k, val in c.before.items()}
+    values.update(sort_values(sheet, values))
     values["version"] = values.get("version", 1) + 1
     session.execute(insert(table).values({**values, **stamps(actor.user_id, stamp,
                                                              created=True)}))

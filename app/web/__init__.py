@@ -2,7 +2,9 @@
 datamodel.py) and API (api.py), both calling the record commands (commands.py), the
 Flask-AppBuilder fixes (fab_fixes.py), roles (security.py), the import/export screens
 (imports.py), the review batches (review_batches.py), the audit trail's screens (history.py,
-audit_log.py), the dashboard (dashboard.py) and the public pages without login (public/)."""
+audit_log.py), the dashboard (dashboard.py) and the public pages without login (public/);
+the screens' assets (assets.py, static/), the parent pickers (lookups.py), bulk edit (bulk.py), export
+of chosen columns (export_columns.py), saved filters (saved_filters.py)."""
 from __future__ import annotations
 
 import importlib.util
@@ -32,3 +34,13 @@ def register_views(appbuilder) -> None:
     register_audit_log(appbuilder)
     from .jobs import register as register_jobs
     register_jobs(appbuilder)
+    from .assets import register as register_assets
+    from .lookups import register as register_lookups
+    register_assets(current_app, f"{type(appbuilder.sm.auth_view).__name__}.login")
+    register_lookups(current_app)
+    from .bulk import register as register_bulk
+    register_bulk(appbuilder)
+    from .export_columns import register as register_export_columns
+    register_export_columns(appbuilder)
+    from .saved_filters import register as register_saved_filters
+    register_saved_filters(appbuilder)

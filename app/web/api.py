@@ -183,7 +183,7 @@ def build_api(sheet: Sheet) -> type[SheetApi]:
         sheet=sheet, datamodel=datamodel, resource_name=sheet.slug,
         list_title=sheet.title, show_title=sheet.title, add_title=sheet.title,
         edit_title=sheet.title, label_columns=labels_of(sheet),
-        description_columns=descriptions(sheet),
+        description_columns=descriptions(sheet, for_form=False),
         # Reading: the columns of the spreadsheet ("agency.credit_code" nests the parent).
         list_columns=[c.field for c in sheet.columns],
         # "version": what a PUT may send back, to be refused (409) if someone saved since.

@@ -75,18 +75,22 @@ def labels_of(sheet: Sheet) -> dict[str, str]:
     return labels
 
 
-def description(col: Col) -> str:
-    """Help text next to a form field: required or not, then `column_help` — the words of
-    the template and its instructions (a plain 文本 says nothing on a form)."""
+def description(col: Col, *, for_form: bool = True) -> str:
+    """Help text next to a form field: `column_help` as a form says it (a red * marks a
+    required field). for_form=False: the words of the template and its instructions, with
+    required or not (the API's descriptions; a plain 文本 says nothing)."""
+    if for_form:
+        return "；".join(column_help(col, for_form=True))
     parts = ["必填" if col.required else "",
              *(p for p in column_help(col) if p != t.ValueType.word)]
     return "；".join(p for p in parts if p)
 
 
-def descriptions(sheet: Sheet) -> dict[str, str]:
+def descriptions(sheet: Sheet, *, for_form: bool = True) -> dict[str, str]:
     """Help texts by field. No empty ones: FAB's API runs each through gettext, and
     gettext("") is the catalogue's header."""
-    return {c.field: description(c) for c in sheet.stored if description(c)}
+    out = {c.field: description(c, for_form=for_form) for c in sheet.stored}
+    return {k: v for k, v in out.items() if v}
 
 
 def search_fields(sheet: Sheet) -> list[str]:

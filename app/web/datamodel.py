@@ -12,6 +12,7 @@ from ..sheets import records
 from ..sheets.declare import sheets
 from ..sheets.records import Draft
 from ..sheets.rows import stored_values
+from ..sheets.sorting import declared_order, order_expressions
 from . import paging
 from .columns import is_boolean, is_hybrid
 from .commands import web_actor
@@ -78,8 +79,23 @@ class SheetInterface(SQLAInterface):
     # -- reading
     @property
     def sheet_order(self) -> list:
-        names = self.sheet.order_by if self.sheet is not None else ()
-        return [getattr(self.obj, n) for n in names] + [self.get_pk()]
+        """The declared order: texts by pinyin, enumerations as their dictionary lists them
+        (app/sheets/sorting.py)."""
+        if self.sheet is None:
+            return [self.get_pk()]
+        return declared_order(self.sheet)
+
+    def apply_order_by(self, query, order_column, order_direction, aliases_mapping=None,
+                       bypass_many_to_many=False, add_pk=False):
+        """A column clicked in the list (or the API's order_column): by its sort key (pinyin,
+        a dictionary's order) when it has one, then the id (a stable page order)."""
+        stored = {c.field for c in self.sheet.stored} if self.sheet is not None else set()
+        if order_column not in stored:
+            return super().apply_order_by(query, order_column, order_direction,
+                                          aliases_mapping, bypass_many_to_many, add_pk)
+        direction = sa.asc if order_direction == "asc" else sa.desc
+        return query.order_by(*(direction(e) for e in order_expressions(self.sheet, order_column)),
+                              direction(self.get_pk()))
 
     def _eager(self, select_columns) -> list:
         if self.sheet is None:
@@ -106,7 +122,10 @@ class SheetInterface(SQLAInterface):
             order = self.sheet_order
         else:
             direction = sa.desc if order_direction == "desc" else sa.asc
-            order = [direction(getattr(self.obj, order_column)), direction(self.get_pk())]
+            stored = {c.field for c in self.sheet.stored}
+            keys = (order_expressions(self.sheet, order_column) if order_column in stored
+                    else [getattr(self.obj, order_column)])  # by pinyin, dictionary order
+            order = [*(direction(e) for e in keys), direction(self.get_pk())]
         offset, limit, backwards = paging.page_window(count, page, page_size)
         if limit == 0:
             return count, []

@@ -6,27 +6,27 @@ A form only reads what was typed (`draft()`); the checks — rules, key, unique 
 are the record commands' (app/sheets/records.py), the same as for the API and imports."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, flash
-from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import (
     BS3TextAreaFieldWidget,
     BS3TextFieldWidget,
-    DatePickerWidget,
     Select2Widget,
 )
 from flask_appbuilder.forms import DynamicForm
+from markupsafe import Markup
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+from wtforms.widgets import html_params
 
 from ..sheets import types as t
-from ..sheets.declare import Col, Problem, Sheet, sheets
+from ..sheets.declare import Col, Problem, Sheet
 from ..sheets.records import Draft, Result
 from ..sheets.sources import parse_field
 from ..sheets.values import ValueProblem
 from .columns import camel, description, is_boolean, screen_fields, search_fields, shown
 from .commands import by_field
+from .lookups import LookupField
 from .privacy import derived_refusal
 
 EMPTY_CHOICE = SelectChoice("", "")
@@ -44,6 +44,9 @@ class Parse:
 
     def __init__(self, col: Col):
         self.col = col
+        # The red * of a required field (general/lib.html); not the browser's own "required",
+        # which would stop the form before the clerk sees the app's Chinese message.
+        self.field_flags = {"qd_required": True} if col.required and not col.info else {}
 
     def __call__(self, form, field):
         field.parsed = None
@@ -92,11 +95,29 @@ def _choices(col: Col):
     return choices
 
 
+class DateWidget:
+    """A date field with the picker (bootstrap-datepicker in Chinese, qingdan-defaults.js):
+    it opens at the field's own date and keeps a pasted date as typed. FAB's own gives every
+    date field the same id and a calendar before the box."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        attrs = dict(type="text", name=field.name, value=field.data or "", autocomplete="off",
+                     placeholder="如 2015-03-01", **kwargs)
+        attrs["class"] = f"form-control {attrs.pop('class', '')} {attrs.pop('class_', '')}".strip()
+        return Markup('<div class="input-group date appbuilder_date qd-date"><input {}>'
+                      '<span class="input-group-addon" aria-hidden="true">'
+                      '<i class="fa fa-calendar"></i></span></div>').format(
+                          Markup(html_params(**attrs)))
+
+
 def _form_field(col: Col, label: str):
     kw = dict(label=label, validators=[Parse(col)], description=description(col))
+    if col.required:
+        kw["render_kw"] = {"aria-required": "true"}
     vt = col.type
     if isinstance(vt, t.Date):
-        return TextInput(widget=DatePickerWidget(), **kw)
+        return TextInput(widget=DateWidget(), **kw)
     if vt.choices is not None and not isinstance(vt, t.Multi):  # 枚举, 是否: a dropdown
         return ChoiceInput(choices=_choices(col), validate_choice=False,
                            widget=Select2Widget(), **kw)
@@ -106,17 +127,12 @@ def _form_field(col: Col, label: str):
 
 
 def _relation_field(sheet: Sheet, relation: str, label: str):
-    target = sa.inspect(sheet.model).relationships[relation].mapper.class_
-    parent = sheets.for_model(target)
-    order = [getattr(target, n) for n in (parent.order_by if parent else ())] + [target.id]
-    note = "；".join(c.note for c in sheet.relations[relation] if c.note)
-
-    def query_func():
-        return current_app.appbuilder.session.query(target).order_by(*order).all()
-
-    return QuerySelectField(label, description=note, query_func=query_func,
-                            get_pk_func=lambda obj: obj.id, allow_blank=True,
-                            widget=Select2Widget())
+    """A parent: a type-ahead asking the server (app/web/lookups.py), not the whole table."""
+    cols = sheet.relations[relation]
+    notes = [p for c in cols for p in (c.note, *c.rule_notes) if p]
+    return LookupField(label, sheet=sheet, relation=relation,
+                       required=any(c.required for c in cols),
+                       description="；".join(["输入名称或编号中的几个字，从列表中选择", *notes]))
 
 
 class VersionField(HiddenField):
@@ -234,6 +250,9 @@ def search_extra_fields(sheet: Sheet, labels: dict[str, str]) -> dict:
     """Dropdowns for enumerations and 是/否 in the search form (FAB would offer a text box)."""
     out = {}
     for name in search_fields(sheet):
+        if name in sheet.relations:  # a parent: the type-ahead, not its whole table (#796)
+            out[name] = LookupField(labels[name], sheet=sheet, relation=name, search=True)
+            continue
         if is_boolean(sheet, name):
             choices = [SelectChoice("是"), SelectChoice("否")]
         elif name in sheet.relations or name not in {c.field for c in sheet.stored}:

@@ -32,8 +32,10 @@ from .fab_fixes import PAGE_SIZE, get_page_args, get_page_size_args
 from .filters import PerRequestFilters, apply_filter_args, checked_filters
 from .forms import build_form, edit_form, search_extra_fields
 from .history import record_history
+from .list_page import ListPage, column_classes, one_status
 from .presets import PresetFilters, with_preset
 from .saving import RecordWrites
+from .search import with_text_search
 from .security import (
     PERM_EXPORT,
     PERM_IMPORT,
@@ -47,10 +49,11 @@ TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"
 # Copies of FAB templates that hard-code English; searched before FAB's own (see register()).
 OVERRIDES = os.path.join(TEMPLATES, "overrides")
 
-class SheetView(RecordWrites, PresetFilters, PerRequestFilters, ModelView):
+class SheetView(ListPage, RecordWrites, PresetFilters, PerRequestFilters, ModelView):
     """A list's screens. Subclassed per list by `build()`; attributes come from the Sheet.
     Adds, edits and deletes are record commands (RecordWrites); a record's page shows its
-    history (变更记录); ?preset= applies a named filter (PresetFilters)."""
+    history (变更记录); ?preset= applies a named filter (PresetFilters); the search box,
+    filter tags, bulk selection and locked rows are ListPage's."""
     sheet: Sheet = None
     page_size = PAGE_SIZE
     template_folder = TEMPLATES  # FAB resolves "templates" inside its own package
@@ -152,7 +155,8 @@ def build_view(sheet: Sheet) -> type[SheetView]:
     derived = derived_fields(sheet)
     stored = {c.field: c for c in sheet.stored}
 
-    list_columns = list(sheet.list_fields or fields[:6])
+    shown_fields = one_status(sheet, fields + [n for n in derived if n not in fields], labels)
+    list_columns = one_status(sheet, list(sheet.list_fields or fields[:6]), labels)
     list_columns += list(base.row_links)
     labels.update({k: label for k, (label, _m) in base.row_links.items()})
     hybrids = tuple(n for n in list_columns if is_hybrid(model, n))
@@ -172,7 +176,7 @@ def build_view(sheet: Sheet) -> type[SheetView]:
         label_columns=labels, description_columns=descriptions(sheet),
         list_columns=list_columns, order_columns=order_columns,
         base_order=datamodel.default_order,
-        show_columns=fields + [n for n in derived if n not in fields],
+        show_columns=shown_fields, column_classes=column_classes(sheet, list_columns),
         add_columns=fields, edit_columns=fields, add_form=form, edit_form=edit_form(form),
         search_columns=search_fields(sheet),
         search_form_extra_fields=search_extra_fields(sheet, labels),
@@ -221,6 +225,7 @@ def filtered_query(slug: str, args) -> sa.Select:
     filters = view.new_filters()
     apply_filter_args(filters, args)
     filters = with_preset(filters, view.presets, args)
+    filters = with_text_search(filters, view.sheet, args)
     joined = checked_filters(filters.get_joined_filters(view._base_filters))
     stmt = joined.apply_all(sa.select(view.datamodel.obj))
     return stmt.order_by(*view.datamodel.sheet_order)

@@ -24,7 +24,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from sqlalchemy import select
 
-from . import auth_views
+from . import admin_screens, auth_views
 from .auth import LoginSecurity
 
 PERM_IMPORT = ("can_import", "Lists")
@@ -52,6 +52,12 @@ class QingdanSecurityManager(LoginSecurity, SecurityManager):
     resetmypasswordview = auth_views.ResetMyPasswordView
     resetpasswordview = auth_views.ResetPasswordView
     security_api = auth_views.SecurityApi
+    # The security screens with Chinese permission names (app/web/admin_screens.py).
+    rolemodelview = admin_screens.RoleView
+    groupmodelview = admin_screens.GroupView
+    permissionmodelview = admin_screens.PermissionsView
+    viewmenumodelview = admin_screens.ViewMenusView
+    permissionviewmodelview = admin_screens.PermissionViewsView
 
     def add_permissions_view(self, base_permissions, view_menu):
         # With FAB_UPDATE_PERMS on, FAB deletes every permission of a view-menu that the view's

@@ -1,0 +1,169 @@
+"""The order of a list's records: Chinese text by pinyin, enumerations in their declared
+order, the same on SQLite, PostgreSQL and MariaDB.
+
+Databases sort text by code point (何, 刘, 吴, 唐, 宋) or by a collation that knows no pinyin.
+So every text column a list shows or is ordered by (`Sheet.list_fields`, `Sheet.order_by`)
+has a stored sort key beside it, `<column>_sort`, added to the model when the registry is
+sealed (no model declares it) and written with the record on every path: the ORM's flush
+for the record commands (app/sheets/records.py), `applying.row_values` for an import,
+the undo of an import. The audit trail does not keep it (it is derived, like the stamps).
+
+The key is made of digits only, two per sound — so it sorts the same under every collation
+(none ignores or reorders digits): a syllable's letters, then its tone, which ends it
+(he² < heng²); digits and letters as themselves; punctuation and spaces lowest (A1-01 <
+A1-10 < A10-01, as in ASCII). A person's name reads its surname as a surname (曾 zēng,
+单 shàn). Enumerations need no key: they sort in the order their dictionary declares them
+(甲级, 乙级, 丙级; 在聘, 暂停, 终止).
+"""
+from __future__ import annotations
+
+import unicodedata
+
+import sqlalchemy as sa
+from pypinyin import Style, lazy_pinyin
+
+from . import types as t
+
+SUFFIX = "_sort"
+KEY_LENGTH = 255
+INFO_KEY = "qd_sort_key"  # Column.info marker: the field whose sort key the column holds
+
+# Surnames read otherwise than the character's most common reading.
+SURNAMES = {"曾": "zeng1", "单": "shan4", "解": "xie4", "仇": "qiu2", "朴": "piao2", "区": "ou1",
+            "查": "zha1", "缪": "miao4", "乐": "yue4", "覃": "qin2", "翟": "zhai2", "盖": "ge3",
+            "员": "yun4", "尉": "yu4", "万俟": "mo4qi2", "长孙": "zhang3sun1", "句": "gou1",
+            "种": "chong2", "秘": "bi4", "折": "she2", "召": "shao4", "黑": "he4", "重": "chong2",
+            "繁": "po2", "柏": "bai3", "薄": "bo2"}
+
+
+def _code(ch: str) -> str:
+    if ch.isdigit() and ch.isascii():
+        return f"1{ch}"
+    if "a" <= ch <= "z":
+        return f"{20 + ord(ch) - ord('a')}"
+    return "00"
+
+
+def _syllable(pinyin: str) -> str:
+    """'he2' -> letters then the tone (01–05), which sorts below every letter."""
+    if pinyin and pinyin[-1] in "12345" and pinyin[:-1].isalpha() and pinyin[:-1].isascii():
+        return "".join(_code(ch) for ch in pinyin[:-1]) + f"0{pinyin[-1]}"
+    return "".join(_code(ch) for ch in pinyin)
+
+
+def pinyin_key(text: str | None, *, person_name: bool = False) -> str | None:
+    """The sort key of a text (None for no text): digits only, see the module's docstring."""
+    if text is None or text == "":
+        return None
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    head = ""
+    if person_name:
+        for surname in sorted(SURNAMES, key=len, reverse=True):
+            if text.startswith(surname):
+                head, text = _syllable_run(SURNAMES[surname]), text[len(surname):]
+                break
+    parts = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
+                        errors=lambda chars: list(chars))
+    key = head + "".join(_syllable(p) if _is_pinyin(p) else "".join(_code(c) for c in p)
+                         for p in parts)
+    return key[:KEY_LENGTH]
+
+
+def _syllable_run(pinyins: str) -> str:
+    out, current = "", ""
+    for ch in pinyins:
+        current += ch
+        if ch in "12345":
+            out, current = out + _syllable(current), ""
+    return out + _syllable(current) if current else out
+
+
+def _is_pinyin(part: str) -> bool:
+    return len(part) > 1 and part[-1] in "12345" and part[:-1].isalpha() and part.isascii()
+
+
+# ---------------------------------------------------------------------------- declaration
+def sort_fields(sheet) -> tuple[str, ...]:
+    """The text fields of a list that get a sort key: shown in its list or ordered by."""
+    wanted = set(sheet.list_fields) | set(sheet.order_by)
+    return tuple(c.field for c in sheet.stored
+                 if isinstance(c.type, t.Text) and not c.sensitive and c.field in wanted)
+
+
+def key_name(field: str) -> str:
+    return field + SUFFIX
+
+
+def key_names(sheet) -> set[str]:
+    return {key_name(f) for f in sort_fields(sheet)}
+
+
+def add_sort_columns(sheet) -> None:
+    """Give the model a sort-key column for each of `sort_fields` (idempotent), and have the
+    ORM fill them on every flush."""
+    model = sheet.model
+    table = model.__table__
+    added = False
+    for field in sort_fields(sheet):
+        name = key_name(field)
+        if name in table.c:
+            continue
+        if hasattr(model, name):
+            raise ValueError(f"{sheet.slug}: {name!r} is taken: a sort key needs that name")
+        setattr(model, name, sa.Column(name, sa.String(KEY_LENGTH), nullable=True,
+                                       info={INFO_KEY: field}))
+        added = True
+    if added and not sa.event.contains(model, "before_insert", _fill_keys):
+        sa.event.listen(model, "before_insert", _fill_keys)
+        sa.event.listen(model, "before_update", _fill_keys)
+
+
+def _person(sheet, field: str) -> bool:
+    return bool(getattr(sheet.column(field).type, "person_name", False))
+
+
+def sort_values(sheet, values: dict) -> dict:
+    """{key column: key} for the text fields among `values` (a record's, by field name)."""
+    return {key_name(f): pinyin_key(values[f], person_name=_person(sheet, f))
+            for f in sort_fields(sheet) if f in values}
+
+
+def _fill_keys(_mapper, _connection, target) -> None:
+    from .declare import sheets
+    sheet = sheets.for_model(type(target))
+    if sheet is None:
+        return
+    for name, key in sort_values(sheet, {f: getattr(target, f) for f in sort_fields(sheet)}
+                                 ).items():
+        setattr(target, name, key)
+
+
+def is_sort_key(column) -> bool:
+    return INFO_KEY in getattr(column, "info", {})
+
+
+# ---------------------------------------------------------------------------- ordering
+def order_expressions(sheet, name: str) -> list:
+    """What ordering by one field of a list means in SQL (ascending; the caller applies a
+    direction to each): its sort key then the text, an enumeration's declared order, or
+    the column itself."""
+    model = sheet.model
+    attr = getattr(model, name)
+    if name in sort_fields(sheet):
+        return [getattr(model, key_name(name)), attr]
+    stored = {c.field: c for c in sheet.stored}
+    col = stored.get(name)
+    if col is not None and isinstance(col.type, t.Enum):
+        choices = col.type.choices
+        if choices:
+            return [sa.case({v: i for i, v in enumerate(choices)}, value=attr,
+                            else_=len(choices)), attr]
+    return [attr]
+
+
+def declared_order(sheet) -> list:
+    """The list's own order (`Sheet.order_by`), then the id."""
+    out = []
+    for name in sheet.order_by:
+        out += order_expressions(sheet, name)
+    return out + [sheet.model.id]
