@@ -94,6 +94,7 @@ class FilterText(BaseFilter):
     """The search box as a FAB filter, so that FAB's count and page queries both apply it."""
     name = "包含"
     arg_name = "qd_text"
+    from_code = True  # its value is an SQL condition built here, not a typed value
 
     def apply(self, query, value):
         return query.filter(value)
