@@ -295,8 +295,11 @@ policies = Sheet(
         Col("被保险人", "enterprise.name", Text(), info=True, aliases=("企业名称",),
             note="仅供核对，不导入"),
         Col("险种", "kind", Enum(POLICY_KINDS), required=True),
-        Col("保险起期", "starts_on", Date(), required=True, aliases=("起保日期",)),
-        Col("保险止期", "ends_on", Date(), required=True, aliases=("终保日期",),
+        # 保险期间 over 起 / 止 in a two-row header reads 保险期间起, 保险期间止.
+        Col("保险起期", "starts_on", Date(), required=True,
+            aliases=("起保日期", "保险期间起", "保险期限起")),
+        Col("保险止期", "ends_on", Date(), required=True,
+            aliases=("终保日期", "保险期间止", "保险期限止"),
             note="应晚于保险起期"),
         Col("投保人数", "insured_count", Integer(min_value=1), required=True,
             aliases=("从业人数",)),

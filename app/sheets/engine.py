@@ -19,13 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import Change, ImportBatch, ImportFile, now
+from . import keys as k
 from . import values as v
 from .declare import Sheet, sheets
-from .headers import is_empty, is_footer, locate_header
+from .headers import Layout, is_empty, is_footer, locate_header
+from .merges import fill_down
 from .reader import Limits, RawSheet, UnreadableFile, read_file
 
 CHUNK = 500            # keys per IN (...) query
-SAME_AS_ABOVE = {"同上", "同上。"}
 
 __all__ = ["build_plan", "apply_plan", "undo_batch", "Plan", "RowPlan", "Issue",
            "UnreadableFile", "StalePlan", "ImportRefused", "UndoRefused"]
@@ -51,6 +52,9 @@ class Issue:
     value: str
     message: str
     warning: bool = False
+    # A problem of the file as a whole (not of one sheet or row): nothing can be imported,
+    # not even the valid rows. A sheet whose header cannot be used is not one of them.
+    blocking: bool = True
 
     def as_dict(self) -> dict:
         return {"sheet": self.sheet, "row": self.row, "column": self.column,
@@ -100,6 +104,8 @@ class Plan:
     deletions: list[RowPlan] = field(default_factory=list)
     file_issues: list[Issue] = field(default_factory=list)  # header-level problems
     notes: list[str] = field(default_factory=list)          # hidden sheets, ignored columns
+    notices: list[Issue] = field(default_factory=list)      # the notes, as report warnings
+    layouts: dict[str, Layout] = field(default_factory=dict)  # sheet name -> its header
     present_fields: set[str] = field(default_factory=set)   # columns the file actually has
     raw_sheets: list[RawSheet] = field(default_factory=list)
     header_rows: dict[str, int] = field(default_factory=dict)
@@ -130,7 +136,7 @@ class Plan:
     @property
     def writable(self) -> bool:
         """Whether confirming would write: no errors, or the clerk chose the valid rows."""
-        if any(not i.warning for i in self.file_issues):
+        if any(not i.warning and i.blocking for i in self.file_issues):
             return False
         has_errors = bool(self.errors)
         return not has_errors or self.valid_only
@@ -152,7 +158,7 @@ class Plan:
             "created": self.count("create"), "updated": self.count("update"),
             "unchanged": self.count("unchanged"), "deleted": self.count("delete"),
             "errors": [i.as_dict() for i in self.errors],
-            "warnings": [i.as_dict() for i in self.warnings],
+            "warnings": [i.as_dict() for i in self.notices + self.warnings],
         }
 
 
@@ -257,28 +263,7 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
 
     found_header = False
     for raw in raw_sheets:
-        if raw.hidden:
-            plan.notes.append(f"隐藏的工作表「{raw.name}」已跳过。")
-            continue
-        layout = locate_header(sheet, raw.rows)
-        if layout is None:
-            if raw.rows:
-                plan.notes.append(f"工作表「{raw.name}」中找不到「{sheet.title}」的表头，已跳过。")
-            continue
-        found_header = True
-        plan.header_rows[raw.name] = layout.header_row
-        if layout.ignored:
-            plan.notes.append(f"工作表「{raw.name}」中无法识别的列已忽略："
-                              + "、".join(dict.fromkeys(layout.ignored)))
-        missing = layout.missing_required(sheet)
-        if missing:
-            for c in missing:
-                plan.file_issues.append(Issue(
-                    raw.name, layout.header_row, c.header, "",
-                    f"缺少必填列「{c.header}」：请在表头行加上这一列（可下载导入模板对照）"))
-            continue
-        plan.present_fields.update(c.field for c in layout.columns.values())
-        plan.rows.extend(_read_rows(sheet, raw, layout))
+        found_header = _plan_sheet(sheet, raw, plan) or found_header
     if not found_header:
         expected = "、".join(c.header for c in sheet.columns if c.required)
         raise UnreadableFile(
@@ -295,32 +280,86 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
     return plan
 
 
-def _read_rows(sheet: Sheet, raw: RawSheet, layout) -> list[RowPlan]:
+def _note(plan: Plan, issue: Issue) -> None:
+    plan.notices.append(issue)
+
+
+def _plan_sheet(sheet: Sheet, raw: RawSheet, plan: Plan) -> bool:
+    """Read one sheet into the plan; whether it has this list's header. Each sheet stands on
+    its own: one whose header cannot be used is an error of that sheet, which does not keep
+    the valid rows of the others from being imported."""
+    if raw.hidden:
+        plan.notes.append(f"隐藏的工作表「{raw.name}」已跳过。")
+        _note(plan, Issue(raw.name, 0, "", "", "隐藏的工作表，已跳过：如需导入，请在 Excel 中取消隐藏后再上传",
+                          warning=True))
+        return False
+    layout = locate_header(sheet, raw.rows, raw.merges)
+    if layout is None:
+        if raw.rows:
+            plan.notes.append(f"工作表「{raw.name}」中找不到「{sheet.title}」的表头，已跳过。")
+            _note(plan, Issue(raw.name, 0, "", "", f"找不到「{sheet.title}」的表头，整张工作表已跳过",
+                              warning=True))
+        return False
+    plan.header_rows[raw.name] = layout.header_row
+    plan.layouts[raw.name] = layout
+    if layout.ignored:
+        plan.notes.append(f"工作表「{raw.name}」中无法识别的列已忽略："
+                          + "、".join(dict.fromkeys(h for _i, h in layout.ignored)))
+        for _i, header in layout.ignored:
+            _note(plan, Issue(raw.name, layout.header_row, header, "",
+                              "无法识别的列，已忽略（不导入）：如是清单中的列，请按导入模板改列名",
+                              warning=True))
+    problems = [Issue(raw.name, layout.header_row, headers[-1], "",
+                      f"「{sheet.label(name)}」列出现了 {len(headers)} 次（"
+                      + "、".join(f"「{h}」" for h in headers)
+                      + "）：无法确定以哪一列为准，请删除或改名多余的列后再导入；本工作表未导入",
+                      blocking=False)
+                for name, headers in layout.repeated.items()]
+    problems += [Issue(raw.name, layout.header_row, c.header, "",
+                       f"缺少必填列「{c.header}」：请在表头行加上这一列（可下载导入模板对照）；"
+                       "本工作表未导入", blocking=False)
+                 for c in layout.missing_required(sheet)]
+    if problems:
+        plan.file_issues.extend(problems)
+        return True
+    plan.present_fields.update(c.field for c in layout.columns.values())
+    plan.rows.extend(_read_rows(sheet, raw, layout))
+    return True
+
+
+def _read_rows(sheet: Sheet, raw: RawSheet, layout: Layout) -> list[RowPlan]:
     out = []
     above: dict[int, object] = {}  # cell index -> value of the row above, for 同上
-    for row_number, cells in raw.rows:
-        if row_number <= layout.header_row:
+    rows = fill_down(raw.rows, raw.merges, layout.last_header_row)
+    for row_number, cells in rows:
+        if row_number <= layout.last_header_row:
             continue
-        if is_empty(cells) or is_footer(cells):
+        if is_empty(cells) or is_footer(cells) or layout.repeats_header(cells):
             continue
         rp = RowPlan(sheet=raw.name, row=row_number,
                      headers={c.field: layout.headers[i] for i, c in layout.columns.items()})
         for i, col in layout.columns.items():
             cell = cells[i] if i < len(cells) else None
-            text = v.clean_text(cell) if isinstance(cell, str) else None
-            if text in SAME_AS_ABOVE:
+            header = layout.headers[i]
+            if v.is_ditto(cell):
                 if i not in above:
-                    rp.issues.append(Issue(raw.name, row_number, layout.headers[i], text,
+                    rp.issues.append(Issue(raw.name, row_number, header, v.clean_text(cell),
                                            "「同上」上方没有可沿用的值：请填写实际内容"))
                     continue
                 cell = above[i]
             above[i] = cell
             rp.raw[col.field] = _text(cell)
+            error = v.excel_error(cell)
+            if error is not None:   # never empty, even in an optional column
+                rp.issues.append(Issue(raw.name, row_number, header, error,
+                                       f"单元格是 Excel 错误值「{error}」（公式出错）：请修正公式，"
+                                       "或直接填写内容后再导入"))
+                rp.record[col.field] = None
+                continue
             try:
                 rp.record[col.field] = col.type.parse(cell, unit=layout.units.get(i))
             except v.ValueProblem as exc:
-                rp.issues.append(Issue(raw.name, row_number, layout.headers[i],
-                                       _text(cell), str(exc)))
+                rp.issues.append(Issue(raw.name, row_number, header, _text(cell), str(exc)))
                 rp.record[col.field] = None
         out.append(rp)
     return out
@@ -338,22 +377,21 @@ def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> Non
         within = sheet.refs[rel].within if rel in sheet.refs else {}
         wanted = {tuple(r.record.get(c.field) for c in cols) for r in rows}
         wanted = [k for k in wanted if all(x is not None for x in k)]
-        found: dict[tuple, list] = defaultdict(list)
-        for chunk in _in_chunks(wanted):
-            for obj in session.scalars(select(target).where(_where_in(attrs, chunk))):
-                found[tuple(getattr(obj, c.attr) for c in cols)].append(obj)
+        found = k.find_by_keys(session, target, attrs, wanted,
+                               loose=k.is_loose(c.type for c in cols))
         parent_sheet = sheets.for_model(target)
         parent_title = parent_sheet.title if parent_sheet else target.__name__
         for r in rows:
-            k = tuple(r.record.get(c.field) for c in cols)
-            if any(x is None for x in k):
+            key = tuple(r.record.get(c.field) for c in cols)
+            if any(x is None for x in key):
                 r.record[rel] = None
                 continue
-            candidates = found.get(k, [])
+            candidates = found.get(k.match_key(key), [])
             for attr, other in within.items():
                 other_obj = r.record.get(other)
                 candidates = [c for c in candidates
                               if other_obj is not None and getattr(c, attr) is other_obj]
+            candidates = k.pick(candidates, attrs, key)
             if len(candidates) == 1:
                 r.record[rel] = candidates[0]
                 continue
@@ -399,8 +437,10 @@ def _check_rules(sheet: Sheet, rows: list[RowPlan]) -> None:
 
 
 def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
+    """New, changed or unchanged: each row's key against the file and the register, keys
+    compared after normalisation (keys.py)."""
     model = sheet.model
-    attrs = [key_attr(sheet, k) for k in sheet.key]
+    attrs = [key_attr(sheet, name) for name in sheet.key]
     seen: dict[tuple, RowPlan] = {}
     keyed: list[RowPlan] = []
     for r in plan.rows:
@@ -410,20 +450,19 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
         r.key = record_key(sheet, r.record)
         if r.key is None:
             continue
-        first = seen.get(r.key)
+        first = seen.get(k.match_key(r.key))
         if first is not None:
-            msg = (f"与工作表「{first.sheet}」第 {first.row} 行的"
-                   f"{'、'.join(sheet.label(k) for k in sheet.key)}重复：同一记录在文件中只能出现一次")
-            r.issues.append(Issue(r.sheet, r.row, sheet.label(sheet.key[0]), r.label, msg))
+            headers = _key_headers(sheet, r)
+            named = "、".join(f"「{h}」" for h in headers)
+            msg = (f"与工作表「{first.sheet}」第 {first.row} 行重复：{named}相同的记录在文件中"
+                   "只能出现一次，请删除重复的一行或更正")
+            r.issues.append(Issue(r.sheet, r.row, "、".join(headers), r.label, msg))
             continue
-        seen[r.key] = r
+        seen[k.match_key(r.key)] = r
         keyed.append(r)
 
-    existing: dict[tuple, object] = {}
-    keys = [r.key for r in keyed]
-    for chunk in _in_chunks(keys):
-        for obj in session.scalars(select(model).where(_where_in(attrs, chunk))):
-            existing[tuple(getattr(obj, a.key) for a in attrs)] = obj
+    loose = k.is_loose(sheet.column(name).type for name in sheet.key if name not in sheet.relations)
+    existing = k.find_by_keys(session, model, attrs, [r.key for r in keyed], loose=loose)
 
     keyed_ids = {id(r) for r in keyed}
     fields = [c.field for c in sheet.stored if c.field in plan.present_fields]
@@ -433,7 +472,14 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
         if r.errors or r.key is None or id(r) not in keyed_ids:
             r.action = "error"
             continue
-        obj = existing.get(r.key)
+        candidates = k.pick(existing.get(k.match_key(r.key), []), attrs, r.key)
+        if len(candidates) > 1:
+            r.issues.append(Issue(r.sheet, r.row, "、".join(_key_headers(sheet, r)), r.label,
+                                  f"清单中有 {len(candidates)} 条记录与「{r.label}」只差全角/半角、"
+                                  "空格或大小写，无法确定更新哪一条：请先在清单中合并这些记录"))
+            r.action = "error"
+            continue
+        obj = candidates[0] if candidates else None
         if obj is None:
             r.action = "create"
             continue
@@ -441,6 +487,8 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
         r.stored = stored_values(sheet, obj)
         for f in fields + [f for f in r.derived if f not in fields]:
             old, new = getattr(obj, f), r.record.get(f)
+            if f in sheet.key and v.key_form(old) == v.key_form(new):
+                continue   # the same key, written in another width: not a change
             if not _same(old, new):
                 r.changes[f] = (old, new)
         for rel in relations:
@@ -448,6 +496,17 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
             if old is not new:
                 r.changes[rel] = (old, new)
         r.action = "update" if r.changes else "unchanged"
+
+
+def _key_headers(sheet: Sheet, r: RowPlan) -> list[str]:
+    """The key's columns, named by the headers the file uses."""
+    out = []
+    for name in sheet.key:
+        if name in sheet.relations:
+            out.extend(r.headers.get(c.field, c.header) for c in sheet.relations[name])
+        else:
+            out.append(r.headers.get(name, sheet.label(name)))
+    return out
 
 
 def stored_values(sheet: Sheet, obj) -> dict:
@@ -479,25 +538,26 @@ def _check_locked(sheet: Sheet, plan: Plan, session: Session) -> None:
 
 
 def _check_unique(sheet: Sheet, plan: Plan, session: Session) -> None:
-    """Columns unique apart from the key: once in the file, and not another record's."""
+    """Columns unique apart from the key: once in the file, and not another record's; values
+    compared as keys are (keys.py)."""
     model = sheet.model
     for col in sheet.stored:
         if not col.unique or col.field not in plan.present_fields:
             continue
         rows = [r for r in plan.rows if r.action != "error" and r.record.get(col.field)]
-        owners: dict = {}
-        for chunk in _in_chunks(sorted({r.record[col.field] for r in rows})):
-            attr = getattr(model, col.field)
-            owners.update(session.execute(select(attr, model.id).where(attr.in_(chunk))).all())
+        attr = getattr(model, col.field)
+        owners = k.find_by_keys(session, model, [attr], [(r.record[col.field],) for r in rows],
+                                loose=k.is_loose([col.type]))
         first: dict = {}
         for r in rows:
-            value = r.record[col.field]
+            value = k.match_key((r.record[col.field],))
             header = r.headers.get(col.field, col.header)
+            others = [o for o in owners.get(value, []) if o.id != r.existing_id]
             if value in first:
                 other = first[value]
-                msg = f"与工作表「{other.sheet}」第 {other.row} 行重复：「{col.header}」不能重复"
-            elif owners.get(value, r.existing_id) != r.existing_id:
-                msg = f"「{col.header}」已被另一条记录使用：请核对，或先修改那条记录"
+                msg = f"与工作表「{other.sheet}」第 {other.row} 行重复：「{header}」不能重复"
+            elif others:
+                msg = f"「{header}」已被另一条记录使用：请核对，或先修改那条记录"
             else:
                 first[value] = r
                 continue
