@@ -465,10 +465,11 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
     existing = k.find_by_keys(session, model, attrs, [r.key for r in keyed], loose=loose)
 
     keyed_ids = {id(r) for r in keyed}
-    fields = [c.field for c in sheet.stored if c.field in plan.present_fields]
-    relations = [rel for rel in sheet.relations
-                 if any(c.field in plan.present_fields for c in sheet.relations[rel])]
     for r in plan.rows:
+        # The columns of the row's own sheet: a sheet without 手机 leaves the phone alone.
+        fields = [c.field for c in sheet.stored if c.field in r.headers]
+        relations = [rel for rel in sheet.relations
+                     if any(c.field in r.headers for c in sheet.relations[rel])]
         if r.errors or r.key is None or id(r) not in keyed_ids:
             r.action = "error"
             continue
@@ -488,7 +489,8 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
         for f in fields + [f for f in r.derived if f not in fields]:
             old, new = getattr(obj, f), r.record.get(f)
             if f in sheet.key and v.key_form(old) == v.key_form(new):
-                continue   # the same key, written in another width: not a change
+                r.record[f] = old   # the same key, written in another width: not a change
+                continue
             if not _same(old, new):
                 r.changes[f] = (old, new)
         for rel in relations:
@@ -619,11 +621,13 @@ def _snapshot(sheet: Sheet, obj) -> dict:
 
 
 def _row_values(sheet: Sheet, plan: Plan, r: RowPlan) -> dict:
-    """Column values to write for a row: only the columns the file has."""
+    """Column values to write for a row: only the columns the file has (for an update, the
+    columns of the row's own sheet: another sheet may have more)."""
+    present = plan.present_fields if r.action == "create" else r.headers
     out = {c.field: r.record.get(c.field) for c in sheet.stored
-           if c.field in plan.present_fields or c.field in r.derived}
+           if c.field in present or c.field in r.derived}
     for rel in sheet.relations:
-        if any(c.field in plan.present_fields for c in sheet.relations[rel]):
+        if any(c.field in present for c in sheet.relations[rel]):
             attr, _ = fk_column(sheet.model, rel)
             parent = r.record.get(rel)
             out[attr.key] = parent.id if parent is not None else None
