@@ -132,10 +132,9 @@ experts = Sheet(
         Col("其他专业", "other_specialities", Multi(_specialities)),
         Col("专家类型", "expert_type", Enum(EXPERT_TYPES), required=True),
         Col("委员会职务", "committee_role", Enum(COMMITTEE_ROLES), aliases=("专家委员会职务",)),
-        # 聘期 over 起 / 止 in a two-row header reads 聘期起, 聘期止.
-        Col("聘任日期", "appointed_on", Date(), required=True, aliases=("聘期起", "聘期开始")),
-        Col("聘期届满", "term_ends_on", Date(), required=True,
-            aliases=("聘期至", "聘期止", "聘期结束"),
+        Col("聘任日期", "appointed_on", Date(), required=True, group_forms=("聘期起", "聘期自")),
+        Col("聘期届满", "term_ends_on", Date(), required=True, aliases=("聘期至",),
+            group_forms=("聘期止",),
             note="应晚于聘任日期"),
         Col("状态", "status", Enum(EXPERT_STATUSES), required=True),
         Col("手机", "mobile", Phone(), aliases=("手机号码", "联系电话")),

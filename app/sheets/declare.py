@@ -29,6 +29,9 @@ class Col:
     info: bool = False
     export_header: str | None = None  # when the header written must differ (环节序号)
     unique: bool = False  # unique when given, apart from the key (专家编号)
+    # How a two-row header may name the column, group and part read together, beyond its
+    # header and aliases: 聘期 over 起 reads 聘期起 (lists.md §1 Headers).
+    group_forms: tuple[str, ...] = ()
 
     @property
     def relation(self) -> str | None:

@@ -102,7 +102,7 @@ def _index(sheet: Sheet) -> dict[str, tuple[Col, bool]]:
     """header key -> (Col, is the canonical header)."""
     out: dict[str, tuple[Col, bool]] = {}
     for c in sheet.columns:
-        for name in c.aliases:
+        for name in (*c.aliases, *c.group_forms):
             out.setdefault(header_key(name), (c, False))
             out.setdefault(_unbracketed_key(name), (c, False))
     for c in sheet.columns:
