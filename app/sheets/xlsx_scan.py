@@ -65,18 +65,45 @@ _PREFIXED_CELL_WITHOUT_REF = re.compile(rb"<[\w.-]+:c(?=[\s/>])(?!" + _HAS_REF +
 _MARKUP_SUFFIXES = (".xml", ".rels", ".vml")
 
 
+# The quick census reads cells as Excel, WPS and LibreOffice write them, reference first,
+# and counts formatted empty cells too; a sheet it cannot clear gets an exact pass.
+# Lists of bytes, not of tuples: millions of tuples would keep the garbage collector busy.
+_USUAL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
+_USUAL_ROW = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')
+_UNUSUAL_CELL = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}\d{1,7}")')
+
+
 @dataclass
 class SheetCensus:
-    """What one worksheet part holds, as calamine will see it."""
+    """What one worksheet part holds, as calamine will see it: filled cells, the last row
+    and the columns (letters) of the used range, and where the Excel error values are."""
     sheet: str
     filled: int = 0
     last_row: int = 0
     letters: set[bytes] = field(default_factory=set)
     errors: list[tuple[int, int, str]] = field(default_factory=list)   # row (1-), column (0-), value
+    usual: bool = True     # every cell in the usual form: the quick census is enough
+    exact: bool = False    # counted by the exact pattern (only filled cells)
 
     @property
     def last_column(self) -> int:
         return max((column_number(x) for x in self.letters), default=0)
+
+    def take(self, text: bytes, prefixed: bool) -> None:
+        if self.exact:
+            found = _FILLED_CELL.findall(text)
+            self.filled += len(found)
+            letters, rows = (set(x) for x in zip(*found)) if found else ((), ())
+        else:
+            columns = _USUAL_COLUMN.findall(text)
+            self.filled += len(columns)   # formatted empty cells too: an exact pass decides
+            letters, rows = set(columns), set(_USUAL_ROW.findall(text))
+            self.usual = self.usual and not prefixed and not _UNUSUAL_CELL.search(text)
+        self.letters.update(x.upper() for x in letters)
+        self.last_row = max(self.last_row, max(map(int, rows), default=0))
+        if b'"e"' in text or b"'e'" in text:
+            for match in _ERROR_TYPE.finditer(text):
+                _note_error_cell(text, match.start(), self)
 
 
 def column_number(letters: bytes | str) -> int:
@@ -107,12 +134,16 @@ def check_xlsx(data: bytes, label: str, limits) -> dict[str, SheetCensus]:
                 with archive.open(member) as stream:
                     _scan_member(stream, member.filename, census.get(member.filename),
                                  far_reference, label, limits)
+            for part, counted in list(census.items()):
+                if _looks_sparse(counted, limits) or not counted.usual:
+                    census[part] = _exact_census(archive, part, counted.sheet, label)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
         # Truncated or corrupt archive, bad CRC, unknown compression, zip-level password.
         raise fp.damaged(label) from None
     by_sheet = {c.sheet: c for c in census.values()}
     for c in by_sheet.values():
-        _check_density(c, label, limits)
+        if _looks_sparse(c, limits):
+            raise fp.sparse_sheet(label, c.sheet, c.last_column, c.last_row, c.filled)
     return by_sheet
 
 
@@ -181,12 +212,21 @@ def _scan_member(stream, name: str, census: SheetCensus | None, far_reference, l
                  limits) -> None:
     lower = name.lower()
     markup = lower.endswith(_MARKUP_SUFFIXES)
-    cells = lower.endswith(".xml")
+    for text in _pieces(stream, label, markup=markup, cells=lower.endswith(".xml")):
+        prefixed = _check_cells(text, far_reference, label, limits)
+        if census is not None:
+            census.take(text, prefixed)
+
+
+def _pieces(stream, label: str, *, markup: bool, cells: bool):
+    """The member's text in pieces that cut no tag and no cell, after every chunk was looked
+    at for a declaration (and a markup part for UTF-16). Parts without cells yield nothing."""
     tail = b""
     carry = b""
     first = True
     while chunk := stream.read(_CHUNK):
-        if _DECLARATION.search(tail + chunk):
+        if _DECLARATION.search(tail + chunk[:_DECLARATION_OVERLAP]) or (
+                b"<!" in chunk and _DECLARATION.search(chunk)):
             raise fp.unsafe_declaration(label)
         tail = chunk[-_DECLARATION_OVERLAP:]
         if markup and first and b"\x00" in chunk[:_PROLOG]:
@@ -201,9 +241,9 @@ def _scan_member(stream, name: str, census: SheetCensus | None, far_reference, l
         text, carry = text[:cut], text[cut:]
         if len(carry) > _MAX_TAG:
             raise fp.nonstandard(label)
-        _check_cells(text, far_reference, census, label, limits)
-    if cells:
-        _check_cells(carry, far_reference, census, label, limits)
+        yield text
+    if cells and carry:
+        yield carry
 
 
 def _safe_cut(text: bytes) -> int:
@@ -238,10 +278,11 @@ def _last_cell_start(text: bytes) -> int:
     return position
 
 
-def _check_cells(text: bytes, far_reference, census: SheetCensus | None, label: str,
-                 limits) -> None:
-    if _CELL_WITHOUT_REF.search(text) or (
-            _PREFIXED_CELL.search(text) and _PREFIXED_CELL_WITHOUT_REF.search(text)):
+def _check_cells(text: bytes, far_reference, label: str, limits) -> bool:
+    """Refuse cells that calamine would place by counting, or beyond the limits; whether the
+    text seems to prefix its cell tags (<x:c …>)."""
+    prefixed = bool(_PREFIXED_CELL.search(text))
+    if _CELL_WITHOUT_REF.search(text) or (prefixed and _PREFIXED_CELL_WITHOUT_REF.search(text)):
         raise fp.nonstandard(label)
     for match in far_reference.finditer(text):
         if _in_empty_cell(text, match.start()):
@@ -249,15 +290,7 @@ def _check_cells(text: bytes, far_reference, census: SheetCensus | None, label: 
         if match.group(1):
             raise fp.too_many_columns(label, match.group(1).decode().upper(), limits.max_columns)
         raise fp.too_many_rows(label, limits.max_rows)
-    if census is None:
-        return
-    found = _FILLED_CELL.findall(text)
-    census.filled += len(found)
-    if found:
-        census.letters.update(letters.upper() for letters, _ in found)
-        census.last_row = max(census.last_row, max(int(row) for row in {r for _, r in found}))
-    for match in _ERROR_TYPE.finditer(text):
-        _note_error_cell(text, match.start(), census)
+    return prefixed
 
 
 def _note_error_cell(text: bytes, position: int, census: SheetCensus) -> None:
@@ -287,13 +320,20 @@ def _in_empty_cell(text: bytes, position: int) -> bool:
     return cell is not None and cell.end() > position
 
 
-def _check_density(census: SheetCensus, label: str, limits) -> None:
+def _looks_sparse(census: SheetCensus, limits) -> bool:
     """calamine holds a sheet as a dense grid from A1 to its last filled cell: one stray cell
     at IV199990 makes 51 million cells (11 s and 2.2 GB) out of an 11 KB file."""
     area = census.last_row * census.last_column
-    if area > limits.sparse_floor_cells and area > limits.max_sparseness * max(census.filled, 1):
-        raise fp.sparse_sheet(label, census.sheet, census.last_column, census.last_row,
-                              census.filled)
+    return area > limits.sparse_floor_cells and area > limits.max_sparseness * max(census.filled, 1)
+
+
+def _exact_census(archive: zipfile.ZipFile, part: str, sheet: str, label: str) -> SheetCensus:
+    """Filled cells only, in any form: for a sheet the quick census cannot clear."""
+    census = SheetCensus(sheet, exact=True)
+    with archive.open(part) as stream:
+        for text in _pieces(stream, label, markup=True, cells=True):
+            census.take(text, prefixed=True)
+    return census
 
 
 # ---------------------------------------------------------------------------- far references
