@@ -180,7 +180,7 @@ def test_ditto_mark_with_nothing_above_is_an_error(session):
 def test_signature_total_and_note_rows_are_skipped(session):
     footers = [["小计：2项"], ["合计", None, "2"], ["总计：2"], ["注：本表由法规处汇总"],
                ["说明：编码按国家十大类"], ["填表人：张某甲"], ["制表人：李某乙", None, "审核人：王某"],
-               ["填报人：赵某"], [None, "负责人：孙某"]]
+               ["填报人：赵某"], [None, "负责人：孙某"], ["审核人：钱某"]]
     rows = [POWER_HEADER, power_row(1), power_row(2), *footers]
     plan = plan_of(session, "powers", xlsx_book(Tab("权力", rows)))
     assert plan.errors == [] and [r.row for r in plan.rows] == [2, 3]
@@ -206,7 +206,7 @@ def test_repeated_two_row_header_is_skipped_too(session):
 # ---------------------------------------------------------------------------- header forms
 def test_headers_with_a_colon_a_line_break_or_a_star_match(session):
     from app.lists.experts import Expert
-    header = ["*姓名：", "身份证\n号码", "工作 单位:", "职称级别", "专业类别", "专家类型", "聘任日期",
+    header = ["*姓名：", "身份证\n号码", "工作 单位:", "职称级别", "专业类别（必填）", "专家类型", "聘任日期",
               "聘期届满", "状态", "职务：", "手\r\n机"]
     row = expert_row(0) + ["总工程师", "13910015679"]
     plan = imported(session, "experts", xlsx([header, row]))
@@ -300,3 +300,11 @@ def test_a_sheet_without_a_column_leaves_that_field_of_its_records_alone(session
         ("有手机", "create", []), ("无手机", "update", ["employer"])]
     kept = session.scalar(select(Expert).where(Expert.id_number == ID_NUMBERS[1]))
     assert (kept.employer, kept.mobile) == ("上海示例物流储运有限公司（虚构）", "13910015679")
+
+
+def test_a_complete_import_with_a_broken_sheet_deletes_nothing(session):
+    imported(session, "experts", xlsx([EXPERT_HEADER, expert_row(0), expert_row(1)]))
+    good = Tab("浦东", [EXPERT_HEADER, expert_row(0)])
+    broken = Tab("闵行", [EXPERT_HEADER[:2] + EXPERT_HEADER[3:], expert_row(1)[:2] + expert_row(1)[3:]])
+    plan = plan_of(session, "experts", xlsx_book(good, broken), complete=True, valid_only=True)
+    assert plan.deletions == [] and not plan.writable

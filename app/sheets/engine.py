@@ -569,8 +569,8 @@ def _check_unique(sheet: Sheet, plan: Plan, session: Session) -> None:
 
 def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
     """--complete: records the file does not name are to be removed, children permitting."""
-    if any(r.action == "error" for r in plan.rows):
-        # A row we could not read may be one of the records that would look "missing".
+    if any(r.action == "error" for r in plan.rows) or any(not i.warning for i in plan.file_issues):
+        # A row (or a sheet) we could not read may hold records that would look "missing".
         plan.file_issues.append(Issue(
             plan.rows[0].sheet if plan.rows else "", 0, "", "",
             "按完整清单导入时文件不能有错误行：否则无法确定哪些记录应当删除。请先修正错误。"))

@@ -71,7 +71,8 @@ class Layout:
     headers: dict[int, str] = field(default_factory=dict)       # cell index -> header as written
     ignored: list[tuple[int, str]] = field(default_factory=list)   # unknown headers
     repeated: dict[str, list[str]] = field(default_factory=dict)   # field -> its headers
-    header_keys: list[dict[int, str]] = field(default_factory=list)  # each header row's keys
+    header_rows_seen: list[dict[int, tuple[str, str]]] = field(default_factory=list)
+    # ^ each header row: cell index -> (text as written, key), to know the row again
     title_rows: set[tuple] = field(default_factory=set)   # rows above the header, as keys
     unit_notes: dict[int, str] = field(default_factory=dict)  # unit from the unit line: （万元）
 
@@ -87,15 +88,25 @@ class Layout:
         return [c for c in sheet.columns if c.required and not c.info and c.field not in present]
 
     def repeats_header(self, cells: list) -> bool:
-        """A row that repeats a header row (a printed report's page header) or a title row."""
-        if _row_key(cells) in self.title_rows:
+        """A row that repeats a header row (a printed report's page header) or a title row.
+        Cheap for a data row: texts are compared as written before keys are made."""
+        filled = sum(1 for c in cells if not _blank(c))
+        if filled in self._title_sizes and _row_key(cells) in self.title_rows:
             return True
-        for keys in self.header_keys:
-            same = sum(1 for i, key in keys.items() if i < len(cells) and header_key(cells[i]) == key)
-            filled = sum(1 for c in cells if not _blank(c))
+        for seen in self.header_rows_seen:
+            alike = [i for i, (text, _key) in seen.items()
+                     if i < len(cells) and isinstance(cells[i], str) and cells[i].strip() == text]
+            if len(alike) < 2 or len(alike) * 2 < filled:
+                continue
+            same = sum(1 for i, (_text, key) in seen.items()
+                       if i < len(cells) and header_key(cells[i]) == key)
             if same >= 2 and same * 2 >= filled:
                 return True
         return False
+
+    @property
+    def _title_sizes(self) -> set[int]:
+        return {len(t) for t in self.title_rows}
 
 
 def _index(sheet: Sheet) -> dict[str, tuple[Col, bool]]:
@@ -185,10 +196,9 @@ def locate_header(sheet: Sheet, rows: list[tuple[int, list]],
                 layout = double
         if layout.matched >= 2 and (best is None or layout.matched > best.matched):
             best = layout
-            best.header_keys = [{i: header_key(c) for i, c in enumerate(cells) if header_key(c)}]
+            best.header_rows_seen = [_seen(cells)]
             if layout.last_header_row != row_number:
-                best.header_keys.append({i: header_key(c) for i, c in enumerate(below[1])
-                                         if header_key(c)})
+                best.header_rows_seen.append(_seen(below[1]))
             best.title_rows = {_row_key(c) for c in above if not all(map(_blank, c))}
     return best
 
@@ -269,6 +279,10 @@ def is_empty(cells: list) -> bool:
 
 def _blank(cell) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _seen(cells: list) -> dict[int, tuple[str, str]]:
+    return {i: (str(c).strip(), header_key(c)) for i, c in enumerate(cells) if header_key(c)}
 
 
 def _row_key(cells: list) -> tuple:

@@ -201,12 +201,13 @@ DITTO_MARKS = frozenset({"同上", "同上。", "〃", "〃。"})
 
 def is_ditto(raw) -> bool:
     """同上 (or 〃) alone in a cell: the same as the row above."""
-    return isinstance(raw, str) and clean_text(raw) in DITTO_MARKS
+    return (isinstance(raw, str) and ("同上" in raw or "〃" in raw)
+            and clean_text(raw) in DITTO_MARKS)
 
 
 def excel_error(raw) -> str | None:
     """The Excel error value a cell holds (#N/A, #VALUE! …), or None."""
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or "#" not in raw:
         return None
     text = raw.strip().upper()
     return text if text in EXCEL_ERRORS else None
