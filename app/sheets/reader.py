@@ -282,6 +282,8 @@ def _read_csv(text: str, sheet_name: str, label: str, limits: Limits) -> RawShee
 
 def _unguard(cell: str) -> str:
     """="3100…" is how a CSV keeps a long number as text in Excel: the text is what is meant."""
+    if '="' not in cell:
+        return cell
     match = _TEXT_GUARD.fullmatch(cell.strip())
     return match.group(1).replace('""', '"') if match else cell
 

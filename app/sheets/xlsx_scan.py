@@ -128,15 +128,17 @@ def check_xlsx(data: bytes, label: str, limits) -> dict[str, SheetCensus]:
             if any(_is_macro_part(m.filename) for m in members):
                 raise fp.macros(label)
             parts = _worksheet_parts(archive, names, label)
-            census = {part: SheetCensus(sheet) for part, sheet in parts.items()}
+            # Part names are compared as OPC compares them: without regard to case.
+            census = {part.lower(): SheetCensus(sheet) for part, sheet in parts.items()}
             far_reference = _far_reference_pattern(limits)
             for member in members:
                 with archive.open(member) as stream:
-                    _scan_member(stream, member.filename, census.get(member.filename),
+                    _scan_member(stream, member.filename, census.get(member.filename.lower()),
                                  far_reference, label, limits)
+            by_name = {m.filename.lower(): m for m in members}
             for part, counted in list(census.items()):
-                if _looks_sparse(counted, limits) or not counted.usual:
-                    census[part] = _exact_census(archive, part, counted.sheet, label)
+                if part in by_name and (_looks_sparse(counted, limits) or not counted.usual):
+                    census[part] = _exact_census(archive, by_name[part], counted.sheet, label)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
         # Truncated or corrupt archive, bad CRC, unknown compression, zip-level password.
         raise fp.damaged(label) from None
@@ -327,7 +329,7 @@ def _looks_sparse(census: SheetCensus, limits) -> bool:
     return area > limits.sparse_floor_cells and area > limits.max_sparseness * max(census.filled, 1)
 
 
-def _exact_census(archive: zipfile.ZipFile, part: str, sheet: str, label: str) -> SheetCensus:
+def _exact_census(archive: zipfile.ZipFile, part, sheet: str, label: str) -> SheetCensus:
     """Filled cells only, in any form: for a sheet the quick census cannot clear."""
     census = SheetCensus(sheet, exact=True)
     with archive.open(part) as stream:
