@@ -65,6 +65,13 @@ def test_a_merge_down_over_a_blank_row_does_not_make_it_a_record(session):
     assert plan.errors == [] and [r.row for r in plan.rows] == [2, 3, 5]
 
 
+def test_a_total_row_under_a_merged_cell_is_still_a_total(session):
+    # The 序号 column merged down to the total row: the row is still a total.
+    rows = [POWER_HEADER, power_row(1), power_row(2), [None, "合计：2项"]]
+    plan = plan_of(session, "powers", xlsx_book(Tab("权力", rows, merges=["A2:A4"])))
+    assert plan.errors == [] and [r.row for r in plan.rows] == [2, 3]
+
+
 def test_a_merged_cell_left_empty_is_still_missing(session):
     rows = [POWER_HEADER, power_row(1, None), power_row(2, None)]
     plan = plan_of(session, "powers", xlsx_book(Tab("权力", rows, merges=["F2:F3"])))

@@ -330,11 +330,12 @@ def _plan_sheet(sheet: Sheet, raw: RawSheet, plan: Plan) -> bool:
 def _read_rows(sheet: Sheet, raw: RawSheet, layout: Layout) -> list[RowPlan]:
     out = []
     above: dict[int, object] = {}  # cell index -> value of the row above, for 同上
-    rows = fill_down(raw.rows, raw.merges, layout.last_header_row)
-    for row_number, cells in rows:
+    filled = fill_down(raw.rows, raw.merges, layout.last_header_row)
+    for (row_number, own), (_same_row, cells) in zip(raw.rows, filled):
         if row_number <= layout.last_header_row:
             continue
-        if is_empty(cells) or is_footer(cells) or layout.repeats_header(cells):
+        # What a row is (empty, a total, a repeated page header) is told by its own cells.
+        if is_empty(own) or is_footer(own) or layout.repeats_header(own):
             continue
         rp = RowPlan(sheet=raw.name, row=row_number,
                      headers={c.field: layout.headers[i] for i, c in layout.columns.items()})
