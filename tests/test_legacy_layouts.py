@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 
 import openpyxl
+import pytest
 from conftest import xlsx
 from legacy_books import (
     BODY,
@@ -95,7 +96,8 @@ def test_term_group_over_start_and_end_reads_as_two_dates(session):
         "2015-03-01", "2018-02-28")
 
 
-def test_liability_limits_group_gives_its_unit_to_every_part(session):
+@pytest.mark.parametrize("kind", ["xlsx", "xls"])
+def test_liability_limits_group_gives_its_unit_to_every_part(session, kind):
     from app.lists.deposits import Policy
     with_enterprises(session)
     top = ["保单号", "保险公司", "统一社会信用代码", "险种", "保险起期", "保险止期", "投保人数",
@@ -104,12 +106,19 @@ def test_liability_limits_group_gives_its_unit_to_every_part(session):
     row = ["PICC-2016-001", "示例财产保险股份有限公司上海分公司", ENTERPRISES[0][1],
            "安全生产责任保险", "2016-01-01", "2016-12-31", 120, 30, 300, "1,000", 8000, "已缴", "有效"]
     merges = [f"{c}1:{c}2" for c in "ABCDEFGKLM"] + ["H1:J1"]
-    plan = imported(session, "policies", xlsx_book(Tab("保单", [top, parts, row], merges)))
+    book = (xlsx_book if kind == "xlsx" else xls_book)(Tab("保单", [top, parts, row], merges))
+    plan = imported(session, "policies", book, f"保单.{kind}")
     assert plan.errors == []
     policy = session.scalar(select(Policy))
     assert (policy.per_person_limit, policy.per_accident_limit, policy.total_limit,
             policy.premium) == (Decimal("300000.00"), Decimal("3000000.00"),
                                 Decimal("10000000.00"), Decimal("8000.00"))
+
+
+def test_the_two_row_forms_written_in_one_cell_match(session):
+    header = EXPERT_HEADER[:6] + ["聘期（起）", "聘期（止）", "状态"]
+    plan = plan_of(session, "experts", xlsx([header, expert_row(0)]))
+    assert plan.errors == [] and plan.rows[0].record["term_ends_on"].isoformat() == "2018-02-28"
 
 
 def test_two_row_header_without_merges_as_a_csv_keeps_it(session):

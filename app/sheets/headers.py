@@ -129,7 +129,8 @@ def map_header(sheet: Sheet, cells: list, row_number: int, unit_line=None) -> La
 
 
 def _one_row(cells: list) -> list[HeaderCell]:
-    return [HeaderCell(i, _written(cell), (header_key(cell),), (str(cell),))
+    # 聘期（止） in one cell is the two-row form written in one: tried after 聘期 itself.
+    return [HeaderCell(i, _written(cell), (header_key(cell), _unbracketed_key(cell)), (str(cell),))
             for i, cell in enumerate(cells) if header_key(cell)]
 
 
