@@ -57,6 +57,10 @@ class Col:
     rule_notes
         Help texts the list's rules give about this column (`dates_in_order` says 「应晚于…」),
         filled in by the Sheet from its rules; part of `column_help`. Not set by hand.
+    group_forms
+        How a two-row header may name the column, group and part read together, beyond its
+        header and aliases: 「聘期」 over 「起」 reads 「聘期起」 (lists.md §1 Headers).
+        Default ().
     """
     header: str
     field: str
@@ -68,6 +72,7 @@ class Col:
     export_header: str | None = None
     unique: bool = False
     rule_notes: tuple[str, ...] = ()
+    group_forms: tuple[str, ...] = ()
 
     @property
     def relation(self) -> str | None:
