@@ -7,7 +7,17 @@ import datetime as dt
 
 import pytest
 from conftest import api_token, login, xlsx
-from factories import EXPERT_FORM, add, count, fetch, make_agency, make_expert, make_power, text_of
+from factories import (
+    EXPERT_FORM,
+    add,
+    count,
+    fetch,
+    make_agency,
+    make_expert,
+    make_power,
+    make_qualification,
+    text_of,
+)
 
 from app import create_app, db
 from app.audit import Actor
@@ -107,6 +117,32 @@ def test_editing_a_record_into_another_ones_key_is_refused(app, client):
     assert resp.status_code == 200 and resp.get_json()["result"]["version"] == 2
 
 
+def test_a_value_in_another_width_is_taken_for_forms_api_and_import_alike(app, client):
+    # keys.py: 「ZJ－００１」 is 「ZJ-001」, for the single-record commands as for the importer
+    add(app, make_expert(1, expert_no="ZJ-001"))
+    wide = dict(EXPERT_FORM, expert_no="ＺＪ－００１")
+    resp = client.post("/api/v1/experts/", json=wide, headers=api_token(client, "clerk"))
+    assert resp.status_code == 422
+    assert "已被另一条记录使用" in resp.get_json()["message"]["expert_no"][0]
+    assert "已被另一条记录使用" in " ".join(import_errors(app, [expert_row(wide, "zj-001")]))
+    assert count(app, Expert) == 1
+
+
+def test_a_key_in_another_width_is_taken_but_a_record_keeps_its_own(app, client):
+    agency = make_agency(1)
+    ids = add(app, agency, make_qualification(agency, 1, cert_no="APJ-（沪）-001"))
+    headers = api_token(client, "clerk")
+    resp = client.post("/api/v1/qualifications/", headers=headers, json=dict(
+        agency=ids[0], category="安全评价", grade="甲级", cert_no="apj-(沪)-001",
+        issuer="某局", issued_on="2015-01-01", expires_on="2018-01-01", scope="化工",
+        status="有效"))
+    assert resp.status_code == 422
+    assert "已有「证书编号」相同的记录" in resp.get_json()["message"]["cert_no"][0]
+    resp = client.put(f"/api/v1/qualifications/{ids[1]}", json={"issuer": "另一局"},
+                      headers=headers)
+    assert resp.status_code == 200 and count(app, Qualification) == 1
+
+
 def test_api_refuses_fields_the_list_does_not_have(app, client):
     resp = client.post("/api/v1/experts/", json=dict(EXPERT_FORM, nickname="x"),
                        headers=api_token(client, "clerk"))
@@ -153,7 +189,6 @@ def test_commands_return_record_version_and_warnings(app):
 
 def test_a_record_other_records_name_is_not_deleted(app, client):
     agency = make_agency(1)
-    from factories import make_qualification
     pk = add(app, agency, make_qualification(agency, 1))[0]
     clerk = login(app.test_client(), "clerk")
     clerk.get("/agencies/list/")  # where the refusal is shown

@@ -37,6 +37,8 @@ IN_FORCE = POWER_STATUSES[0]
 DUTY_STAGES = ("受理", "审查", "决定", "送达", "立案", "调查取证", "审理", "告知", "执行", "催告",
                "检查", "处置", "事后监管", "其他")
 REFORM_TYPES = ("取消", "调整", "下放", "承接", "合并", "改为备案")
+# Units a time-limit header may name (法定办理时限（工作日）); a bare number keeps it: 20个工作日.
+TIME_UNITS = ("工作日", "个工作日", "日", "天", "个月", "小时")
 
 
 # -- models ----------------------------------------------------------------------------------
@@ -171,9 +173,10 @@ powers = Sheet(
         Col("行使层级", "levels", Multi(POWER_LEVELS), required=True,
             aliases=("层级",)),
         Col("权力来源", "source", Enum(POWER_SOURCES)),
-        Col("法定办理时限", "legal_time_limit", Text(100), aliases=("法定时限", "办理时限"),
-            note="如 20个工作日、即办"),
-        Col("承诺办理时限", "promised_time_limit", Text(100), aliases=("承诺时限",)),
+        Col("法定办理时限", "legal_time_limit", Text(100, units=TIME_UNITS),
+            aliases=("法定时限", "办理时限"), note="如 20个工作日、即办"),
+        Col("承诺办理时限", "promised_time_limit", Text(100, units=TIME_UNITS),
+            aliases=("承诺时限",)),
         Col("法律依据", "legal_basis", LongText(), required=True, aliases=("实施依据", "设定依据")),
         Col("行使程序", "procedure", LongText(), required=True, aliases=("运行流程", "办理流程")),
         Col("权力内容", "content", LongText(), required=True, aliases=("行使内容",)),

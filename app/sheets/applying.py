@@ -69,11 +69,13 @@ def apply_plan(plan, *, session: Session, user_id: int | None = None,
 
 
 def row_values(sheet: Sheet, plan, r: RowPlan) -> dict:
-    """Column values to write for a row: only the columns the file has."""
+    """Column values to write for a row: only the columns the file has (for an update, the
+    columns of the row's own sheet: another sheet may have more)."""
+    present = plan.present_fields if r.action == "create" else r.headers
     out = {c.field: r.record.get(c.field) for c in sheet.stored
-           if c.field in plan.present_fields or c.field in r.derived}
+           if c.field in present or c.field in r.derived}
     for rel in sheet.relations:
-        if any(c.field in plan.present_fields for c in sheet.relations[rel]):
+        if any(c.field in present for c in sheet.relations[rel]):
             attr, _ = fk_column(sheet.model, rel)
             parent = r.record.get(rel)
             out[attr.key] = parent.id if parent is not None else None

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from . import keys as k
 from .declare import Col, Sheet, sheets
 from .rows import (
     Issue,
@@ -24,7 +25,6 @@ from .rows import (
     key_attr,
     record_key,
     same_value,
-    where_in,
 )
 
 Mask = Callable[[str], str]
@@ -35,8 +35,15 @@ def _as_is(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- messages
-def _key_labels(sheet: Sheet) -> str:
-    return "、".join(f"「{sheet.label(k)}」" for k in sheet.key)
+def key_headers(sheet: Sheet, r: RowPlan) -> list[str]:
+    """The key's columns, named by the headers the file uses (a form: by their labels)."""
+    out = []
+    for name in sheet.key:
+        if name in sheet.relations:
+            out.extend(r.headers.get(c.field, c.header) for c in sheet.relations[name])
+        else:
+            out.append(r.headers.get(name, sheet.label(name)))
+    return out
 
 
 def _taken(what: str, in_file: str, stored: str, sheet_name, row) -> str:
@@ -46,20 +53,31 @@ def _taken(what: str, in_file: str, stored: str, sheet_name, row) -> str:
     return f"{what}{stored}"
 
 
-def key_taken(sheet: Sheet, shown: str, *, sheet_name: str | None = None,
-              row: int | None = None) -> str:
-    """Another record (or, with sheet_name/row, another row of the file) has this key."""
-    return _taken(f"已有{_key_labels(sheet)}相同的记录（{shown}）",
-                  "：与工作表「{sheet}」第 {row} 行重复，同一记录在文件中只能出现一次",
+def key_taken(sheet: Sheet, shown: str, *, headers: list[str] | None = None,
+              sheet_name: str | None = None, row: int | None = None) -> str:
+    """Another record (or, with sheet_name/row, another row of the file) has this key.
+    `headers`: the key's columns as the file names them (key_headers)."""
+    named = "、".join(f"「{h}」" for h in headers or [sheet.label(n) for n in sheet.key])
+    return _taken(f"已有{named}相同的记录（{shown}）",
+                  "：与工作表「{sheet}」第 {row} 行重复，同一记录在文件中只能出现一次，"
+                  "请删除重复的一行或更正",
                   "：请核对，或到列表中编辑已有的那条记录", sheet_name, row)
 
 
-def unique_taken(col: Col, shown: str, *, sheet_name: str | None = None,
-                 row: int | None = None) -> str:
-    """Another record (or another row of the file) has this value of a unique column."""
-    return _taken(f"「{col.header}」“{shown}”",
-                  "与工作表「{sheet}」第 {row} 行重复：「" + col.header + "」不能重复",
+def unique_taken(col: Col, shown: str, *, header: str | None = None,
+                 sheet_name: str | None = None, row: int | None = None) -> str:
+    """Another record (or another row of the file) has this value of a unique column.
+    `header`: the column as the file names it."""
+    header = header or col.header
+    return _taken(f"「{header}」“{shown}”",
+                  "与工作表「{sheet}」第 {row} 行重复：「" + header + "」不能重复",
                   "已被另一条记录使用：请核对，或先修改那条记录", sheet_name, row)
+
+
+def key_ambiguous(sheet: Sheet, shown: str, r: RowPlan) -> str:
+    """Several stored records have this row's key but for width, spacing or case."""
+    return (f"清单中有 {len(r.matches)} 条记录与「{shown}」只差全角/半角、空格或大小写，"
+            "无法确定更新哪一条：请先在清单中合并这些记录")
 
 
 def children_block(label: str, children: list[str], *, missing: bool = False) -> str:
@@ -104,7 +122,9 @@ def check_rules(sheet: Sheet, rows: list[RowPlan], *, hide: bool = False) -> Non
 def match_keys(sheet: Sheet, rows: list[RowPlan], session: Session, *,
                mask: Mask = _as_is) -> None:
     """Each row's key (r.key), once in the batch — a repeat is an error — and the stored
-    record that has it (r.found), looked up in bulk. Rows with errors are not keyed."""
+    records that have it (r.matches; r.found when there is one), looked up in bulk. Keys
+    are compared after normalisation (keys.py): APJ-（沪）-001 is APJ-(沪)-001. Rows with
+    errors are not keyed."""
     seen: dict[tuple, RowPlan] = {}
     keyed: list[RowPlan] = []
     for r in rows:
@@ -114,30 +134,30 @@ def match_keys(sheet: Sheet, rows: list[RowPlan], session: Session, *,
         r.key = record_key(sheet, r.record)
         if r.key is None:
             continue
-        first = seen.get(r.key)
+        first = seen.get(k.match_key(r.key))
         if first is not None:
-            r.refuse(key_taken(sheet, shown_label(sheet, r.label, mask), sheet_name=first.sheet,
-                               row=first.row),
-                     sheet.key[-1], column=sheet.label(sheet.key[0]), value=r.label)
+            headers = key_headers(sheet, r)
+            r.refuse(key_taken(sheet, shown_label(sheet, r.label, mask), headers=headers,
+                               sheet_name=first.sheet, row=first.row),
+                     sheet.key[-1], column="、".join(headers), value=r.label)
             continue
-        seen[r.key] = r
+        seen[k.match_key(r.key)] = r
         keyed.append(r)
-    attrs = [key_attr(sheet, k) for k in sheet.key]
-    existing: dict[tuple, object] = {}
-    for chunk in in_chunks([r.key for r in keyed]):
-        for obj in session.scalars(select(sheet.model).where(where_in(attrs, chunk))):
-            existing[tuple(getattr(obj, a.key) for a in attrs)] = obj
+    attrs = [key_attr(sheet, name) for name in sheet.key]
+    loose = k.is_loose(sheet.column(name).type for name in sheet.key
+                       if name not in sheet.relations)
+    existing = k.find_by_keys(session, sheet.model, attrs, [r.key for r in keyed], loose=loose)
     for r in keyed:
-        r.found = existing.get(r.key)
+        r.matches = k.pick(existing.get(k.match_key(r.key), []), attrs, r.key)
+        r.found = r.matches[0] if len(r.matches) == 1 else None
 
 
 def refuse_taken_key(sheet: Sheet, r: RowPlan, *, mask: Mask = _as_is) -> None:
-    """A row that creates a record, or changes one, whose key another stored record has."""
-    found = r.found
-    if found is None or (r.action == "update" and found.id == r.existing_id):
-        return
-    r.refuse(key_taken(sheet, shown_label(sheet, r.label, mask)), sheet.key[-1],
-             column=sheet.label(sheet.key[-1]), value=r.label)
+    """A row that creates a record, or changes one, whose key another stored record has
+    (written alike or only in another width, spacing or case)."""
+    if any(r.action != "update" or m.id != r.existing_id for m in r.matches):
+        r.refuse(key_taken(sheet, shown_label(sheet, r.label, mask)), sheet.key[-1],
+                 column=sheet.label(sheet.key[-1]), value=r.label)
 
 
 def changed_fields(sheet: Sheet, obj, record: dict, fields, relations) -> dict:
@@ -157,31 +177,31 @@ def changed_fields(sheet: Sheet, obj, record: dict, fields, relations) -> dict:
 def check_unique(sheet: Sheet, rows: list[RowPlan], session: Session, fields,
                  *, mask: Mask = _as_is) -> None:
     """Columns unique apart from the key (专家编号): once in the batch, and not another
-    record's. `fields`: the fields the batch writes."""
+    record's; values compared as keys are (keys.py). `fields`: the fields the batch writes."""
     model = sheet.model
     for col in sheet.stored:
         if not col.unique or col.field not in fields:
             continue
         shown = mask if col.sensitive else _as_is
         todo = [r for r in rows if r.action != "error" and r.record.get(col.field)]
-        owners: dict = {}
         attr = getattr(model, col.field)
-        for chunk in in_chunks(sorted({r.record[col.field] for r in todo})):
-            owners.update(session.execute(select(attr, model.id).where(attr.in_(chunk))).all())
+        owners = k.find_by_keys(session, model, [attr], [(r.record[col.field],) for r in todo],
+                                loose=k.is_loose([col.type]))
         first: dict = {}
         for r in todo:
-            value = r.record[col.field]
-            text = shown(col.type.to_text(value))
+            value = k.match_key((r.record[col.field],))
+            text = shown(col.type.to_text(r.record[col.field]))
+            header = r.headers.get(col.field, col.header)
             if value in first:
                 other = first[value]
-                msg = unique_taken(col, text, sheet_name=other.sheet, row=other.row)
-            elif owners.get(value, r.existing_id) != r.existing_id:
-                msg = unique_taken(col, text)
+                msg = unique_taken(col, text, header=header, sheet_name=other.sheet,
+                                   row=other.row)
+            elif any(o.id != r.existing_id for o in owners.get(value, [])):
+                msg = unique_taken(col, text, header=header)
             else:
                 first[value] = r
                 continue
-            r.refuse(msg, col.field, column=r.headers.get(col.field, col.header),
-                     value=r.raw.get(col.field, ""))
+            r.refuse(msg, col.field, column=header, value=r.raw.get(col.field, ""))
 
 
 def written_records(rows: list[RowPlan]) -> list[tuple[RowPlan, dict]]:

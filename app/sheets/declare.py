@@ -64,6 +64,10 @@ class Col:
         The column this one can be computed from (出生日期 from 身份证号码): a value that gives
         away part of a masked one must be as hidden as it (so also `sensitive`), and changes
         only together with it. Default "".
+    group_forms
+        How a two-row header may name the column, group and part read together, beyond its
+        header and aliases: 「聘期」 over 「起」 reads 「聘期起」 (lists.md §1 Headers).
+        Default ().
     """
     header: str
     field: str
@@ -75,6 +79,7 @@ class Col:
     export_header: str | None = None
     unique: bool = False
     rule_notes: tuple[str, ...] = ()
+    group_forms: tuple[str, ...] = ()
     sensitive: bool | None = None
     derived_from: str = ""
 

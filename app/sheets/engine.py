@@ -9,14 +9,13 @@ writes exactly the plan in one transaction and records it as an undoable ImportB
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import keys as k
 from . import values as v
 from .applying import ImportRefused, StalePlan, apply_plan, row_values
 from .checking import (
@@ -26,11 +25,14 @@ from .checking import (
     check_unique,
     child_blockers,
     children_block,
+    key_ambiguous,
+    key_headers,
     match_keys,
 )
 from .declare import Sheet, sheets
-from .headers import is_empty, is_footer, locate_header
+from .headers import Layout
 from .reader import Limits, RawSheet, UnreadableFile, read_file
+from .reading import plan_sheet
 from .rows import (
     CHUNK,
     Issue,
@@ -44,11 +46,8 @@ from .rows import (
 )
 from .rows import in_chunks as _in_chunks
 from .rows import same_value as _same
-from .rows import where_in as _where_in
 from .snapshots import label_from_snapshot, restore_value
 from .undo import UndoRefused, undo_batch
-
-SAME_AS_ABOVE = {"同上", "同上。"}
 
 __all__ = ["build_plan", "apply_plan", "undo_batch", "Plan", "RowPlan", "Issue",
            "UnreadableFile", "StalePlan", "ImportRefused", "UndoRefused", "CHUNK",
@@ -68,6 +67,8 @@ class Plan:
     deletions: list[RowPlan] = field(default_factory=list)
     file_issues: list[Issue] = field(default_factory=list)  # header-level problems
     notes: list[str] = field(default_factory=list)          # hidden sheets, ignored columns
+    notices: list[Issue] = field(default_factory=list)      # the notes, as report warnings
+    layouts: dict[str, Layout] = field(default_factory=dict)  # sheet name -> its header
     present_fields: set[str] = field(default_factory=set)   # columns the file actually has
     raw_sheets: list[RawSheet] = field(default_factory=list)
     header_rows: dict[str, int] = field(default_factory=dict)
@@ -97,8 +98,10 @@ class Plan:
 
     @property
     def writable(self) -> bool:
-        """Whether confirming would write: no errors, or the clerk chose the valid rows."""
-        if any(not i.warning for i in self.file_issues):
+        """Whether confirming would write: no errors, or the clerk chose the valid rows (a
+        sheet whose header cannot be used is one of the errors; a problem of the whole file
+        is not: then nothing is written)."""
+        if any(not i.warning and i.blocking for i in self.file_issues):
             return False
         has_errors = bool(self.errors)
         return not has_errors or self.valid_only
@@ -120,19 +123,8 @@ class Plan:
             "created": self.count("create"), "updated": self.count("update"),
             "unchanged": self.count("unchanged"), "deleted": self.count("delete"),
             "errors": [i.as_dict() for i in self.errors],
-            "warnings": [i.as_dict() for i in self.warnings],
+            "warnings": [i.as_dict() for i in self.notices + self.warnings],
         }
-
-
-def _text(raw) -> str:
-    if raw is None:
-        return ""
-    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
-        return str(int(raw))  # beyond 15 digits Excel has rounded: show it as Excel does
-    if isinstance(raw, (dt.datetime, dt.date)):
-        return raw.isoformat()[:10] if not isinstance(raw, dt.datetime) or not (
-            raw.hour or raw.minute or raw.second) else raw.isoformat(sep=" ")
-    return str(raw).strip()
 
 
 # ---------------------------------------------------------------------------- planning
@@ -153,29 +145,8 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
                 valid_only=valid_only, raw_sheets=raw_sheets)
 
     found_header = False
-    for raw in raw_sheets:
-        if raw.hidden:
-            plan.notes.append(f"隐藏的工作表「{raw.name}」已跳过。")
-            continue
-        layout = locate_header(sheet, raw.rows)
-        if layout is None:
-            if raw.rows:
-                plan.notes.append(f"工作表「{raw.name}」中找不到「{sheet.title}」的表头，已跳过。")
-            continue
-        found_header = True
-        plan.header_rows[raw.name] = layout.header_row
-        if layout.ignored:
-            plan.notes.append(f"工作表「{raw.name}」中无法识别的列已忽略："
-                              + "、".join(dict.fromkeys(layout.ignored)))
-        missing = layout.missing_required(sheet)
-        if missing:
-            for c in missing:
-                plan.file_issues.append(Issue(
-                    raw.name, layout.header_row, c.header, "",
-                    f"缺少必填列「{c.header}」：请在表头行加上这一列（可下载导入模板对照）"))
-            continue
-        plan.present_fields.update(c.field for c in layout.columns.values())
-        plan.rows.extend(_read_rows(sheet, raw, layout))
+    for raw in raw_sheets:  # each sheet stands on its own (reading.py)
+        found_header = plan_sheet(sheet, raw, plan) or found_header
     if not found_header:
         expected = "、".join(c.header for c in sheet.columns if c.required)
         raise UnreadableFile(
@@ -192,37 +163,6 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
     return plan
 
 
-def _read_rows(sheet: Sheet, raw: RawSheet, layout) -> list[RowPlan]:
-    out = []
-    above: dict[int, object] = {}  # cell index -> value of the row above, for 同上
-    for row_number, cells in raw.rows:
-        if row_number <= layout.header_row:
-            continue
-        if is_empty(cells) or is_footer(cells):
-            continue
-        rp = RowPlan(sheet=raw.name, row=row_number,
-                     headers={c.field: layout.headers[i] for i, c in layout.columns.items()})
-        for i, col in layout.columns.items():
-            cell = cells[i] if i < len(cells) else None
-            text = v.clean_text(cell) if isinstance(cell, str) else None
-            if text in SAME_AS_ABOVE:
-                if i not in above:
-                    rp.issues.append(Issue(raw.name, row_number, layout.headers[i], text,
-                                           "「同上」上方没有可沿用的值：请填写实际内容"))
-                    continue
-                cell = above[i]
-            above[i] = cell
-            rp.raw[col.field] = _text(cell)
-            try:
-                rp.record[col.field] = col.type.parse(cell, unit=layout.units.get(i))
-            except v.ValueProblem as exc:
-                rp.issues.append(Issue(raw.name, row_number, layout.headers[i],
-                                       _text(cell), str(exc)))
-                rp.record[col.field] = None
-        out.append(rp)
-    return out
-
-
 def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
     """Look every parent up by its key columns, in bulk, and put the instance in the record."""
     relations = sheet.relations
@@ -234,23 +174,22 @@ def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> Non
         attrs = [getattr(target, c.attr) for c in cols]
         within = sheet.refs[rel].within if rel in sheet.refs else {}
         wanted = {tuple(r.record.get(c.field) for c in cols) for r in rows}
-        wanted = [k for k in wanted if all(x is not None for x in k)]
-        found: dict[tuple, list] = defaultdict(list)
-        for chunk in _in_chunks(wanted):
-            for obj in session.scalars(select(target).where(_where_in(attrs, chunk))):
-                found[tuple(getattr(obj, c.attr) for c in cols)].append(obj)
+        wanted = [key for key in wanted if all(x is not None for x in key)]
+        found = k.find_by_keys(session, target, attrs, wanted,
+                               loose=k.is_loose(c.type for c in cols))
         parent_sheet = sheets.for_model(target)
         parent_title = parent_sheet.title if parent_sheet else target.__name__
         for r in rows:
-            k = tuple(r.record.get(c.field) for c in cols)
-            if any(x is None for x in k):
+            key = tuple(r.record.get(c.field) for c in cols)
+            if any(x is None for x in key):
                 r.record[rel] = None
                 continue
-            candidates = found.get(k, [])
+            candidates = found.get(k.match_key(key), [])
             for attr, other in within.items():
                 other_obj = r.record.get(other)
                 candidates = [c for c in candidates
                               if other_obj is not None and getattr(c, attr) is other_obj]
+            candidates = k.pick(candidates, attrs, key)
             if len(candidates) == 1:
                 r.record[rel] = candidates[0]
                 continue
@@ -280,15 +219,18 @@ def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> Non
 
 
 def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
-    """A row whose key a stored record has updates it (or leaves it unchanged); the others
-    create one. Only the columns the file has are compared."""
+    """A row whose key a stored record has (compared after normalisation, keys.py) updates
+    it or leaves it unchanged; the others create one. Only the columns of the row's own sheet
+    are compared: a sheet without 手机 leaves the phone alone."""
     match_keys(sheet, plan.rows, session)
-    fields = [c.field for c in sheet.stored if c.field in plan.present_fields]
-    relations = [rel for rel in sheet.relations
-                 if any(c.field in plan.present_fields for c in sheet.relations[rel])]
+    key_fields = [name for name in sheet.key if name not in sheet.relations]
     for r in plan.rows:
         if r.errors or r.key is None:
             r.action = "error"
+            continue
+        if len(r.matches) > 1:
+            r.refuse(key_ambiguous(sheet, r.label, r), sheet.key[-1],
+                     column="、".join(key_headers(sheet, r)), value=r.label)
             continue
         obj = r.found
         if obj is None:
@@ -296,6 +238,12 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
             continue
         r.existing_id, r.existing_version = obj.id, obj.version
         r.stored = stored_values(sheet, obj)
+        for f in key_fields:
+            if v.key_form(getattr(obj, f)) == v.key_form(r.record.get(f)):
+                r.record[f] = getattr(obj, f)  # the same key in another width: not a change
+        fields = [c.field for c in sheet.stored if c.field in r.headers]
+        relations = [rel for rel in sheet.relations
+                     if any(c.field in r.headers for c in sheet.relations[rel])]
         r.changes = changed_fields(sheet, obj, r.record,
                                    fields + [f for f in r.derived if f not in fields], relations)
         r.action = "update" if r.changes else "unchanged"
@@ -303,8 +251,8 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
 
 def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
     """--complete: records the file does not name are to be removed, children permitting."""
-    if any(r.action == "error" for r in plan.rows):
-        # A row we could not read may be one of the records that would look "missing".
+    if any(r.action == "error" for r in plan.rows) or any(not i.warning for i in plan.file_issues):
+        # A row (or a sheet) we could not read may hold records that would look "missing".
         plan.file_issues.append(Issue(
             plan.rows[0].sheet if plan.rows else "", 0, "", "",
             "按完整清单导入时文件不能有错误行：否则无法确定哪些记录应当删除。请先修正错误。"))

@@ -54,7 +54,8 @@ def write_errorbook(plan, out, shown=None) -> None:
         if raw.hidden or header_row is None:
             continue
         name = _unique(_sheet_name(raw.name), used_names)
-        _write_sheet(wb.create_sheet(name), plan.sheet, raw, header_row, by_row)
+        _write_sheet(wb.create_sheet(name), plan.sheet, raw, header_row, by_row,
+                     getattr(plan, "layouts", {}).get(raw.name))
     if elsewhere:
         _write_other(wb.create_sheet(_unique(OTHER_SHEET, used_names)), elsewhere)
     wb.save(out)
@@ -70,11 +71,15 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _write_sheet(ws, sheet, raw, header_row: int, by_row) -> None:
+def _write_sheet(ws, sheet, raw, header_row: int, by_row, layout=None) -> None:
     rows = [(n, cells) for n, cells in raw.rows if n >= header_row]
     header_cells = rows[0][1] if rows else []
     above = [(n, cells) for n, cells in raw.rows if n < header_row]
-    layout = map_header(sheet, header_cells, header_row)
+    layout = layout or map_header(sheet, header_cells, header_row)
+    # The columns a unit line (金额单位：万元) gave a unit name it in their header too, so that
+    # the workbook re-imports the same amounts even once the clerk removes the title rows.
+    header_cells = [f"{text}{layout.unit_notes[i]}" if i in layout.unit_notes else text
+                    for i, text in enumerate(header_cells)]
     columns = _column_index(layout)
     width = max((len(cells) for _, cells in rows), default=0)
     # A corrected error workbook uploaded again still has the old 错误说明: replace it.

@@ -28,6 +28,9 @@ class Issue:
     message: str
     warning: bool = False
     field: str | None = None  # the list's field it is about (None: the whole record or row)
+    # A problem of the file as a whole (not of one sheet or row): nothing can be imported,
+    # not even the valid rows. A sheet whose header cannot be used is not one of them.
+    blocking: bool = True
 
     def as_dict(self) -> dict:
         return {"sheet": self.sheet, "row": self.row, "column": self.column,
@@ -56,6 +59,9 @@ class RowPlan:
     headers: dict = field(default_factory=dict)  # field -> its header as the file writes it
     stored: dict = field(default_factory=dict)   # field -> the existing record's value
     found: object | None = None    # the stored record that has this row's key
+    # The stored records whose key matches this row's (keys.py): the exact one, or else
+    # those that differ only in width, spacing or case — more than one cannot be chosen.
+    matches: list = field(default_factory=list)
 
     @property
     def errors(self) -> list[Issue]:

@@ -27,9 +27,18 @@ class ValueType:
     number_format = "@"       # Excel format of the column: text unless said otherwise
     width = 16                # column width in the template and exports
 
-    def parse(self, raw, *, unit: Decimal | None = None):
-        """Raw cell -> clean value or None; raises ValueProblem (message in Chinese)."""
+    # Whether a unit line in the title area (金额单位：万元) applies to this column.
+    takes_unit_line = False
+
+    def parse(self, raw, *, unit=None):
+        """Raw cell -> clean value or None; raises ValueProblem (message in Chinese).
+        unit: what header_unit found in the column's header (or the unit line)."""
         return v.parse_text(raw)
+
+    def header_unit(self, header: str | None):
+        """The unit a header names for bare numbers of this column (（万元） for an amount,
+        （工作日） for a time limit), as parse takes it; None when it names none."""
+        return None
 
     def to_cell(self, value):
         """Stored value -> what goes into an exported cell."""
@@ -60,22 +69,33 @@ class ValueType:
 
 
 class Text(ValueType):
+    """units: the units a header may name for a bare number in this column, which the value
+    then keeps (法定办理时限（工作日） with 20 is 20个工作日)."""
+    digits_text = True   # a long number Excel has rounded is refused (see values.parse_text)
+
     def __init__(self, max_length: int | None = 255, *, person_name: bool = False,
-                 doc_number: bool = False):
+                 doc_number: bool = False, units: tuple[str, ...] = ()):
         self.max_length = max_length
         self.person_name = person_name
         self.doc_number = doc_number
+        self.units = units
 
     def parse(self, raw, *, unit=None):
-        text = v.parse_text(raw, person_name=self.person_name, max_length=self.max_length)
+        text = v.parse_text(raw, person_name=self.person_name, max_length=self.max_length,
+                            digits_text=self.digits_text)
         if text is not None and self.doc_number:
             text = v.normalise_doc_number(text)
-        return text
+        return v.with_unit(text, unit) if unit in self.units else text
+
+    def header_unit(self, header):
+        note = v.header_note(header)
+        return note if note in self.units else None
 
 
 class LongText(Text):
     word = "长文本"
     width = 40
+    digits_text = False
 
     def __init__(self, max_length: int | None = 20000):
         super().__init__(max_length)
@@ -209,8 +229,13 @@ class Amount(ValueType):
     number_format = "#,##0.00"
     width = 14
 
+    takes_unit_line = True
+
     def parse(self, raw, *, unit=None):
         return v.parse_amount(raw, unit=unit or Decimal(1))
+
+    def header_unit(self, header):
+        return v.unit_from_header(header)
 
     def to_cell(self, value):
         # Exported in 元 as a number; 2-place decimals survive float round-trip.

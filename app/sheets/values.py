@@ -30,7 +30,7 @@ __all__ = [
     "parse_decimal", "parse_amount", "unit_from_header", "split_multi",
     "parse_credit_code", "parse_id_number", "id_birth_date", "id_gender", "mask_id_number",
     "parse_phone", "parse_email", "normalise_doc_number", "parse_enum", "parse_multi_enum",
-    "looks_like_formula",
+    "looks_like_formula", "UNIT_WORDS", "with_unit", "key_form", "is_ditto", "excel_error",
 ]
 
 
@@ -158,15 +158,67 @@ def _check_excel_error(text: str) -> None:
         raise ValueProblem(f"单元格是 Excel 公式错误值{_quote(text)}：请修正公式，或直接填写内容")
 
 
-def parse_text(raw, *, person_name: bool = False, max_length: int | None = None) -> str | None:
+# Excel keeps 15 significant digits: a longer number typed into a cell (a bank account,
+# a policy number) has already lost its last digits, whether it arrives as a float or as
+# the scientific text Excel shows for it (6.22202E+18).
+_FLOAT_DIGITS = 1e15
+_SCIENTIFIC_TEXT_RE = re.compile(r"[1-9](?:\.\d+)?E\+?(\d{2})", re.IGNORECASE)
+
+
+def parse_text(raw, *, person_name: bool = False, max_length: int | None = None,
+               digits_text: bool = True) -> str | None:
+    """digits_text: refuse a long number that Excel has rounded (not for long texts, where
+    a value like 1.5E+20 can be meant)."""
+    if isinstance(raw, float) and math.isfinite(raw) and abs(raw) >= _FLOAT_DIGITS:
+        raise _excel_damage("", repr(raw))
     text = clean_text(raw, person_name=person_name)
     if is_null(text):
         return None
     _check_excel_error(text)
+    if digits_text:
+        m = _SCIENTIFIC_TEXT_RE.fullmatch(unicodedata.normalize("NFKC", text))
+        if m and int(m[1]) >= 15:
+            raise _excel_damage("", text)
     if max_length is not None and len(text) > max_length:
         raise ValueProblem(
             f"内容{_quote(text)}过长：共 {len(text)} 个字，最多 {max_length} 个字，请精简")
     return text
+
+
+_BARE_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def with_unit(text: str | None, unit: str | None) -> str | None:
+    """A bare number under a header that names its unit keeps the unit, as a clerk would
+    have written it: 20 under 法定办理时限（工作日） is 20个工作日."""
+    if text is None or not unit or not _BARE_NUMBER_RE.fullmatch(text):
+        return text
+    return f"{text}个{unit}" if unit == "工作日" else f"{text}{unit}"
+
+
+DITTO_MARKS = frozenset({"同上", "同上。", "〃", "〃。"})
+
+
+def is_ditto(raw) -> bool:
+    """同上 (or 〃) alone in a cell: the same as the row above."""
+    return (isinstance(raw, str) and ("同上" in raw or "〃" in raw)
+            and clean_text(raw) in DITTO_MARKS)
+
+
+def excel_error(raw) -> str | None:
+    """The Excel error value a cell holds (#N/A, #VALUE! …), or None."""
+    if not isinstance(raw, str) or "#" not in raw:
+        return None
+    text = raw.strip().upper()
+    return text if text in EXCEL_ERRORS else None
+
+
+def key_form(value):
+    """How a key part is compared: a text after NFKC (full-width brackets, letters and digits
+    are the half-width ones), without whitespace, case-folded. Other values as they are."""
+    if not isinstance(value, str):
+        return value
+    return _fold_key(value)
 
 
 def _norm(raw) -> str | None:
@@ -398,6 +450,7 @@ _UNIT_WORDS = {
     "千": Decimal(1000), "万": Decimal(10000), "十万": Decimal(100000),
     "百万": Decimal(1000000), "千万": Decimal(10000000), "亿": Decimal(100000000),
 }
+UNIT_WORDS = _UNIT_WORDS
 _AMOUNT_RE = re.compile(
     r"(?:¥|￥|RMB|CNY|人民币)?\s*([+-]?)\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)"
     r"\s*(千|万|十万|百万|千万|亿)?\s*(元)?\s*(整)?", re.IGNORECASE)
@@ -448,6 +501,17 @@ def parse_amount(raw, *, unit: Decimal = Decimal(1)) -> Decimal | None:
 
 _HEADER_UNIT_RE = re.compile(
     r"[(\[【〔]\s*(?:单位\s*[:：]\s*)?(?:人民币\s*)?(千|万|十万|百万|千万|亿)?\s*(元)?\s*[)\]】〕]")
+
+
+_HEADER_NOTE_RE = re.compile(r"[(\[【〔]\s*([^()\[\]【】〔〕]*?)\s*[)\]】〕]\s*[:：]?\s*$")
+
+
+def header_note(header: str | None) -> str | None:
+    """The trailing bracketed note of a header: 法定办理时限（工作日） -> 工作日."""
+    if not header:
+        return None
+    m = _HEADER_NOTE_RE.search(unicodedata.normalize("NFKC", str(header)))
+    return m[1] or None if m else None
 
 
 def unit_from_header(header: str | None) -> Decimal | None:

@@ -19,6 +19,8 @@ review results only as a publication stored them (app/publications.py).
 """
 from __future__ import annotations
 
+import inspect
+
 from flask import Blueprint
 
 bp = Blueprint("public", __name__, url_prefix="/public", template_folder="templates",
@@ -30,10 +32,12 @@ def register(app) -> None:
     from .listing import check_pages
     check_pages()
     app.register_blueprint(bp)
-    # The app's security headers (app/web/headers.py, talisman) allow the back office's own
-    # scripts; public pages run none: their stricter policy is the one talisman sends.
+    # flask-talisman (app/web/headers.py) writes the back office's policy after this
+    # blueprint's after_request has written its own: the stricter one of the public pages
+    # (no script at all) is given to talisman as the option of each public view (the
+    # static files, a bound method shared by every blueprint, keep the default).
     from .caching import CSP
     for endpoint, view in app.view_functions.items():
-        if endpoint.startswith(f"{bp.name}.") and endpoint != f"{bp.name}.static":
+        if endpoint.startswith("public.") and inspect.isfunction(view):
             view.talisman_view_options = {"content_security_policy": CSP,
                                           "content_security_policy_nonce_in": []}

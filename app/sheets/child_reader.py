@@ -1,0 +1,135 @@
+"""The program of the reader's child process; never imported by the application.
+
+reader._read_in_child runs this file's text as `python -P -c <text> ARGS` (see there why):
+a new interpreter that sets its own limits first, before it reads a byte of the file, then
+imports only the standard library, python_calamine, xlrd (.xls) and lxml (through
+office_xml.py, loaded from its path, for office "xls" exports). It takes the file on
+stdin and writes one pickle to stdout:
+
+    ("ok", [(name, hidden, rows or None, merged ranges), ...])
+        rows: one list of cells per Excel row from row 1; merged ranges:
+        (first row, first column, last row, last column), 0-based
+    ("encrypted",) | ("macros",) | ("rows",) | ("columns", last column number)
+    | ("sparse", sheet name, last column, last row, filled cells)
+
+Anything else (an exception, a panic, an abort, a signal, no output) means damaged.
+ARGS: memory, seconds, max rows, max columns, sparse floor, max sparseness, then the kind
+("book", "html" or "xml"), the path of office_xml.py and the name of a lone HTML table.
+"""
+import resource
+import sys
+
+
+def main():
+    memory, seconds, max_rows, max_columns, sparse_floor, max_sparseness = (
+        int(a) for a in sys.argv[1:7])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    import pickle
+    kind, helper, default_name = sys.argv[7:10]
+    data = sys.stdin.buffer.read()
+    if kind == "book":
+        result = read_book(data, max_rows, max_columns, sparse_floor, max_sparseness)
+    else:
+        result = read_markup(data, kind, helper, default_name, max_rows, max_columns)
+    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+
+
+def read_book(data, max_rows, max_columns, sparse_floor, max_sparseness):
+    import io
+
+    from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except PasswordError:
+        return ("encrypted",)
+    is_xls = data[:8] == bytes.fromhex("D0CF11E0A1B11AE1")
+    with workbook:
+        metas = workbook.sheets_metadata
+        if any(meta.typ in (SheetTypeEnum.MacroSheet, SheetTypeEnum.Vba) for meta in metas):
+            return ("macros",)
+        opened = []     # (name, calamine sheet or None when hidden or empty)
+        total_rows = 0
+        for index, meta in enumerate(metas):
+            if meta.visible != SheetVisibleEnum.Visible:
+                opened.append((meta.name, True, None))
+                continue
+            sheet = workbook.get_sheet_by_index(index)
+            if sheet.end is None:
+                opened.append((meta.name, False, None))
+                continue
+            last_row, last_column = sheet.end
+            total_rows += last_row + 1
+            if total_rows > max_rows:
+                return ("rows",)
+            if last_column + 1 > max_columns:
+                return ("columns", last_column + 1)
+            opened.append((meta.name, False, sheet))
+        census = xls_census(data, [n for n, _h, s in opened if s is not None]) if is_xls else {}
+        for name, _hidden, sheet in opened:
+            if sheet is None or name not in census:
+                continue
+            rows, columns = sheet.end[0] + 1, sheet.end[1] + 1
+            filled = census[name][0]
+            if rows * columns > sparse_floor and rows * columns > max_sparseness * max(filled, 1):
+                return ("sparse", name, columns, rows, filled)
+        sheets = []
+        for name, hidden, sheet in opened:
+            if sheet is None:
+                sheets.append((name, hidden, None, []))
+                continue
+            rows = sheet.to_python(skip_empty_area=False)
+            for r, c, text in census.get(name, (0, []))[1]:
+                if r < len(rows) and c < len(rows[r]):
+                    rows[r][c] = text
+            merges = [(a[0], a[1], b[0], b[1]) for a, b in sheet.merged_cell_ranges or []]
+            sheets.append((name, False, rows, merges))
+    return ("ok", sheets)
+
+
+def xls_census(data, names):
+    """sheet name -> (filled cells, [(row, column, error text)]) of an .xls, by xlrd: calamine
+    reads an error value (#N/A, #VALUE! …) as an empty cell."""
+    import os
+
+    import xlrd
+    with open(os.devnull, "w") as quiet:   # xlrd logs to stdout, where the result goes
+        book = xlrd.open_workbook(file_contents=data, ragged_rows=True, on_demand=True,
+                                  logfile=quiet, verbosity=0)
+        out = {}
+        for name in names:
+            sheet = book.sheet_by_name(name)
+            filled = 0
+            errors = []
+            for r in range(sheet.nrows):
+                types = sheet.row_types(r)
+                filled += sum(1 for t in types if t not in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK))
+                if xlrd.XL_CELL_ERROR in types:
+                    values = sheet.row_values(r)
+                    errors.extend((r, c, xlrd.error_text_from_code.get(values[c], "#N/A"))
+                                  for c, t in enumerate(types) if t == xlrd.XL_CELL_ERROR)
+            out[name] = (filled, errors)
+            book.unload_sheet(name)
+    return out
+
+
+def read_markup(data, kind, helper, default_name, max_rows, max_columns):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("qingdan_office_xml", helper)
+    office_xml = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(office_xml)
+    try:
+        if kind == "html":
+            sheets = office_xml.read_html(data, default_name, max_rows, max_columns)
+        else:
+            sheets = office_xml.read_spreadsheetml(data, max_rows, max_columns)
+    except office_xml.TooManyRows:
+        return ("rows",)
+    except office_xml.TooManyColumns as exc:
+        return ("columns", exc.column)
+    return ("ok", sheets)
+
+
+if __name__ == "__main__":
+    main()

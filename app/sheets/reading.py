@@ -1,0 +1,122 @@
+"""Reading one worksheet of an upload into an import plan's rows (lists.md §1).
+
+    header (headers.py) → what the sheet says of itself → rows: merged cells filled down,
+    totals and repeated page headers left out, 同上 and error cells, values parsed
+
+Each sheet stands on its own: a hidden sheet, one without this list's header and columns
+nobody declared are notices; a sheet whose header cannot be used (a column twice, a required
+column missing) is an error of that sheet, which does not keep the valid rows of the other
+sheets from being imported (Issue.blocking is False).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import values as v
+from .declare import Sheet
+from .headers import Layout, is_empty, is_footer, locate_header
+from .merges import fill_down
+from .reader import RawSheet
+from .rows import Issue, RowPlan
+
+
+def cell_text(raw) -> str:
+    """A cell as the clerk wrote it, for messages and the error workbook."""
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
+        return str(int(raw))  # beyond 15 digits Excel has rounded: show it as Excel does
+    if isinstance(raw, (dt.datetime, dt.date)):
+        return raw.isoformat()[:10] if not isinstance(raw, dt.datetime) or not (
+            raw.hour or raw.minute or raw.second) else raw.isoformat(sep=" ")
+    return str(raw).strip()
+
+
+def plan_sheet(sheet: Sheet, raw: RawSheet, plan) -> bool:
+    """Read one sheet into the plan (engine.Plan); whether it has this list's header."""
+    if raw.hidden:
+        plan.notes.append(f"隐藏的工作表「{raw.name}」已跳过。")
+        plan.notices.append(Issue(raw.name, 0, "", "", "隐藏的工作表，已跳过：如需导入，"
+                                  "请在 Excel 中取消隐藏后再上传", warning=True))
+        return False
+    layout = locate_header(sheet, raw.rows, raw.merges)
+    if layout is None:
+        if raw.rows:
+            plan.notes.append(f"工作表「{raw.name}」中找不到「{sheet.title}」的表头，已跳过。")
+            plan.notices.append(Issue(raw.name, 0, "", "",
+                                      f"找不到「{sheet.title}」的表头，整张工作表已跳过",
+                                      warning=True))
+        return False
+    plan.header_rows[raw.name] = layout.header_row
+    plan.layouts[raw.name] = layout
+    if layout.ignored:
+        plan.notes.append(f"工作表「{raw.name}」中无法识别的列已忽略："
+                          + "、".join(dict.fromkeys(h for _i, h in layout.ignored)))
+        for _i, header in layout.ignored:
+            plan.notices.append(Issue(raw.name, layout.header_row, header, "",
+                                      "无法识别的列，已忽略（不导入）：如是清单中的列，"
+                                      "请按导入模板改列名", warning=True))
+    problems = _header_problems(sheet, raw, layout)
+    if problems:
+        plan.file_issues.extend(problems)
+        return True
+    plan.present_fields.update(c.field for c in layout.columns.values())
+    plan.rows.extend(read_rows(raw, layout))
+    return True
+
+
+def _header_problems(sheet: Sheet, raw: RawSheet, layout: Layout) -> list[Issue]:
+    """Why the sheet's header cannot be used: errors of this sheet only (not blocking)."""
+    problems = [Issue(raw.name, layout.header_row, headers[-1], "",
+                      f"「{sheet.label(name)}」列出现了 {len(headers)} 次（"
+                      + "、".join(f"「{h}」" for h in headers)
+                      + "）：无法确定以哪一列为准，请删除或改名多余的列后再导入；本工作表未导入",
+                      blocking=False)
+                for name, headers in layout.repeated.items()]
+    problems += [Issue(raw.name, layout.header_row, c.header, "",
+                       f"缺少必填列「{c.header}」：请在表头行加上这一列（可下载导入模板对照）；"
+                       "本工作表未导入", blocking=False)
+                 for c in layout.missing_required(sheet)]
+    return problems
+
+
+def read_rows(raw: RawSheet, layout: Layout) -> list[RowPlan]:
+    """The sheet's data rows below its header, each cell read by its column's type."""
+    out = []
+    above: dict[int, object] = {}  # cell index -> value of the row above, for 同上
+    filled = fill_down(raw.rows, raw.merges, layout.last_header_row)
+    headers = {c.field: layout.headers[i] for i, c in layout.columns.items()}
+    for (row_number, own), (_same_row, cells) in zip(raw.rows, filled):
+        if row_number <= layout.last_header_row:
+            continue
+        # What a row is (empty, a total, a repeated page header) is told by its own cells.
+        if is_empty(own) or is_footer(own) or layout.repeats_header(own):
+            continue
+        rp = RowPlan(sheet=raw.name, row=row_number, headers=dict(headers))
+        for i, col in layout.columns.items():
+            cell = cells[i] if i < len(cells) else None
+            header = layout.headers[i]
+            if v.is_ditto(cell):
+                if i not in above:
+                    rp.issues.append(Issue(raw.name, row_number, header, v.clean_text(cell),
+                                           "「同上」上方没有可沿用的值：请填写实际内容",
+                                           field=col.field))
+                    continue
+                cell = above[i]
+            above[i] = cell
+            rp.raw[col.field] = cell_text(cell)
+            error = v.excel_error(cell)
+            if error is not None:   # never empty, even in an optional column
+                rp.issues.append(Issue(raw.name, row_number, header, error,
+                                       f"单元格是 Excel 错误值「{error}」（公式出错）：请修正公式，"
+                                       "或直接填写内容后再导入", field=col.field))
+                rp.record[col.field] = None
+                continue
+            try:
+                rp.record[col.field] = col.type.parse(cell, unit=layout.units.get(i))
+            except v.ValueProblem as exc:
+                rp.issues.append(Issue(raw.name, row_number, header, cell_text(cell), str(exc),
+                                       field=col.field))
+                rp.record[col.field] = None
+        out.append(rp)
+    return out
