@@ -106,10 +106,11 @@ def _form_field(col: Col, label: str):
 
 
 def _relation_field(sheet: Sheet, relation: str, label: str):
+    """A parent (or a link, Sheet.links): a dropdown of the other list's records."""
     target = sa.inspect(sheet.model).relationships[relation].mapper.class_
     parent = sheets.for_model(target)
     order = [getattr(target, n) for n in (parent.order_by if parent else ())] + [target.id]
-    note = "；".join(c.note for c in sheet.relations[relation] if c.note)
+    note = "；".join(c.note for c in sheet.relations.get(relation, ()) if c.note)
 
     def query_func():
         return current_app.appbuilder.session.query(target).order_by(*order).all()
@@ -190,6 +191,9 @@ class SheetForm(DynamicForm):
             else:
                 record[c.field] = self[c.field].parsed
                 problems += [Problem(c.field, m) for m in self[c.field].errors]
+        for name in self.sheet.links:
+            if name in self._fields:
+                record[name] = self[name].data
         return Draft(record, problems)
 
     def show(self, result: Result) -> bool:
@@ -220,6 +224,8 @@ def build_form(sheet: Sheet, labels: dict[str, str]) -> type[SheetForm]:
             fields[name] = _relation_field(sheet, name, labels[name])
         else:
             fields[name] = _form_field(sheet.column(name), labels[name])
+    for name, link in sheet.links.items():
+        fields[name] = _relation_field(sheet, name, link.label)
     return type(f"{camel(sheet.slug)}Form", (SheetForm,), {"sheet": sheet, **fields})
 
 
