@@ -1,6 +1,7 @@
 """盲审批次 as the screens read them: every batch with its report and grade counts, its
 history with each publication marked (现行, 已撤回, 已被第 N 版更正), and what an action would
-do to it, for its confirmation page (the commands are app/reviews.py)."""
+do to it, for its confirmation page (the commands are app/reviews.py; what the public sees
+of each revision, app/publications.py: published_batches)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ def batch_rows(session: Session, key: tuple | None = None) -> list[BatchRow]:
 
 
 def history_rows(batch: ReviewBatch) -> list[dict]:
-    """The batch's history, oldest first; each publication marked 现行, 已撤回（更正中） or
+    """The batch's history, oldest first; each publication marked 现行, 已撤回（第 N 版更正中） or
     已被第 N 版更正 (the old revision stays, superseded by the next one published)."""
     events = list(batch.history or [])
     published = [e.get("revision") or 1 for e in events if e.get("event") == PUBLISHED_EVENT]

@@ -176,7 +176,7 @@ def _act(session: Session, key: tuple, action: str, change, user_id: int | None,
         if why:
             raise BatchRefused(why)
         before, stamp = snapshot(batch), now()
-        event = _event(session, t.label, batch, stamp, user_id, reason or "")
+        event = _event(session, t.label, batch, stamp, user_id, len(reviews), reason or "")
         change(batch, stamp)
         batch.history = [*(batch.history or []), event]
         session.flush()
@@ -268,9 +268,8 @@ def run(session: Session, action: str, key: tuple, user_id: int | None,
 
 
 def _event(session: Session, name: str, batch: ReviewBatch, stamp: dt.datetime,
-           user_id: int | None, note: str = "") -> dict:
-    reports = session.scalar(sa.select(sa.func.count()).select_from(Review).where(
-        *of_batch(batch.key)))
+           user_id: int | None, reports: int, note: str = "") -> dict:
+    """One entry of the batch's history (the revision the action is taken on)."""
     return {"event": name, "revision": batch.revision or 1, "on": stamp.isoformat(sep=" "),
             "by": _user_name(session, user_id), "by_id": user_id, "reports": reports,
             "note": note}

@@ -4,8 +4,8 @@ the write and the locking action are sent at the same moment.
 Since the two-person workflow (issue 8) the reviews are read-only from 提交审核 on: the
 submission is the action a write can race (an approval finds the batch locked already).
 Each test runs two real connections in two threads: a clerk's 提交审核 that has locked its
-batch and is held just before it commits, and another clerk's write of one of its reviews
-(form, API, delete, import, undo). The writer must wait for the submission (seen as a lock
+batch and is held just before it commits, and a write of one of its reviews in another
+session (form, API, delete, import, undo). The writer must wait for the submission (seen as a lock
 wait on PostgreSQL and MariaDB; on SQLite, which has one writer at a time, as the writer
 reaching for the database's write lock), and is then refused with the lock's Chinese reason.
 Code without the lock let the writer read 草稿 and write while the submission was under way.
