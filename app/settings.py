@@ -55,6 +55,9 @@ DEFAULTS: dict[str, object] = {
     "PUBLIC_SITE_TITLE": "安全生产监督管理局 · 信息公开",
     # Imports with error rows in the last this many days are shown on the dashboard.
     "RECENT_IMPORT_DAYS": 30,
+    # 2.7 review batches: the one who submitted a batch (提交审核) may not also approve it
+    # (审核通过) unless this is true: an office with one person who may approve.
+    "REVIEW_SELF_APPROVAL": False,
 }
 
 

@@ -16,7 +16,7 @@ from app.lists.agencies import Agency, Qualification, Review
 from app.lists.deposits import Enterprise
 from app.lists.experts import Expert
 from app.models import Change, ExportRecord
-from app.reviews import approve
+from app.reviews import approve, submit
 from app.sheets.declare import sheets
 from app.sheets.engine import apply_plan, build_plan, undo_batch
 
@@ -127,10 +127,13 @@ def test_a_workflow_action_is_recorded(app):
                               agency_id=agency, report_no="R-1", report_type="安全现状评价",
                               project_name="某项目", issued_on=dt.date(2016, 5, 1), score=85))
         db.session.commit()
-        approve(db.session, (2016, 1, "安全评价报告"), app.appbuilder.sm.find_user("head").id)
+        sm = app.appbuilder.sm
+        submit(db.session, (2016, 1, "安全评价报告"), sm.find_user("clerk").id)
+        approve(db.session, (2016, 1, "安全评价报告"), sm.find_user("head").id)
     page = log(app, list="review_batches")
     assert "流程操作" in page and "盲审批次 2016年第1期安全评价报告" in page
-    assert "状态 ：草稿 → 已审核" in page and "审核通过" in page
+    assert "状态 ：草稿 → 待审核" in page and "提交审核" in page
+    assert "状态 ：待审核 → 已审核" in page and "审核通过" in page
 
 
 # ---------------------------------------------------------------------------- restore
@@ -321,6 +324,7 @@ def test_restore_is_refused_while_the_record_is_locked(app, client):
                       headers=api_token(client, "clerk"))
     assert resp.status_code == 200 and resp.get_json()["result"]["grade"] == "优秀"
     with app.app_context():
+        submit(db.session, (2016, 1, "安全评价报告"), None)
         approve(db.session, (2016, 1, "安全评价报告"), None)
     (created,) = changes(app, slug="reviews", action="create")
     head = login(app.test_client(), "head")

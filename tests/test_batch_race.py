@@ -1,12 +1,14 @@
-"""§6 of issue 6: a review cannot change once its batch is approved, even when the write and
-the approval are sent at the same moment.
+"""§6 of issue 6: a review cannot change once its batch is locked by the workflow, even when
+the write and the locking action are sent at the same moment.
 
-Each test runs two real connections in two threads: a 科长's 审核通过 that has locked its
-batch and is held just before it commits, and a clerk's write of one of its reviews (form,
-API, delete, import, undo). The writer must wait for the approval (seen as a lock wait on
-PostgreSQL and MariaDB; on SQLite, which has one writer at a time, as the writer reaching
-for the database's write lock), and is then refused with the lock's Chinese reason. Today's
-code let the writer read 草稿 and write while the approval was under way.
+Since the two-person workflow (issue 8) the reviews are read-only from 提交审核 on: the
+submission is the action a write can race (an approval finds the batch locked already).
+Each test runs two real connections in two threads: a clerk's 提交审核 that has locked its
+batch and is held just before it commits, and a write of one of its reviews in another
+session (form, API, delete, import, undo). The writer must wait for the submission (seen as a lock
+wait on PostgreSQL and MariaDB; on SQLite, which has one writer at a time, as the writer
+reaching for the database's write lock), and is then refused with the lock's Chinese reason.
+Code without the lock let the writer read 草稿 and write while the submission was under way.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from sqlalchemy import event, select, text
 
 from app import db
 from app.lists.agencies import Agency, Review, ReviewBatch
-from app.reviews import approve
+from app.reviews import submit
 from app.sheets.declare import sheets
 from app.sheets.engine import ImportRefused, UndoRefused, apply_plan, build_plan, undo_batch
 
@@ -31,7 +33,7 @@ CODE = credit_code(61)
 HEADERS = ["年度", "期次", "盲审类别", "盲审编号", "统一社会信用代码", "报告编号", "报告类型",
            "项目名称", "出具日期", "得分"]
 TIMEOUT = 60  # seconds a step may take before the test fails (never reached when it works)
-APPROVED = "已审核待发布，其盲审结果不能修改"
+SUBMITTED = "已提交审核，其盲审结果不能修改"
 
 
 # ---------------------------------------------------------------------------- set-up
@@ -56,7 +58,7 @@ def reviews(app):
 
 
 def with_batch_row(app) -> None:
-    """Give KEY its (draft) batch row, as an approval sent back leaves it."""
+    """Give KEY its (draft) batch row, as a batch sent back (退回) leaves it."""
     with app.app_context():
         db.session.add(ReviewBatch(year=KEY[0], period=KEY[1], category=KEY[2],
                                    status="草稿", revision=1, history=[]))
@@ -82,9 +84,9 @@ def batch_status(app) -> str | None:
         return status
 
 
-def head_id(app) -> int:
+def submitter_id(app) -> int:
     with app.app_context():
-        return app.appbuilder.sm.find_user("head").id
+        return app.appbuilder.sm.find_user("clerk").id
 
 
 # ---------------------------------------------------------------------------- the harness
@@ -109,32 +111,32 @@ class Thread(threading.Thread):
         return self.result
 
 
-class Approval:
-    """审核通过 of KEY in its own thread and session, held after it has locked the batch and
+class Submission:
+    """提交审核 of KEY in its own thread and session, held after it has locked the batch and
     changed it, just before it commits, until `commit()`."""
 
     def __init__(self, app):
-        self.app, self.user = app, head_id(app)
+        self.app, self.user = app, submitter_id(app)
         self.holding, self.go = threading.Event(), threading.Event()
-        self.thread = Thread(self._approve)
+        self.thread = Thread(self._submit)
 
-    def _approve(self):
+    def _submit(self):
         with self.app.app_context():
             session = db.session()  # this thread's own session and connection
 
             def hold(_session):
                 self.holding.set()
-                assert self.go.wait(TIMEOUT), "the test never let the approval commit"
+                assert self.go.wait(TIMEOUT), "the test never let the submission commit"
             event.listen(session, "before_commit", hold)
             try:
-                return approve(db.session, KEY, self.user).status
+                return submit(db.session, KEY, self.user).status
             finally:
                 event.remove(session, "before_commit", hold)
                 db.session.remove()
 
     def __enter__(self):
         self.thread.start()
-        assert self.holding.wait(TIMEOUT), "the approval never reached its commit"
+        assert self.holding.wait(TIMEOUT), "the submission never reached its commit"
         return self
 
     def commit(self):
@@ -167,7 +169,7 @@ class Writer:
             self.reaching.set()
 
     def wait_until_blocked_or_done(self):
-        """Until the writer waits for the approval's lock, or has finished without waiting
+        """Until the writer waits for the submission's lock, or has finished without waiting
         (today's code), whichever comes first. Bounded: never reaching either fails."""
         deadline = time.monotonic() + TIMEOUT
         while not (self._waits_for_a_lock() or not self.thread.is_alive()):
@@ -196,12 +198,13 @@ class Writer:
 
 
 def race(app, write):
-    """The approval locks the batch and holds; the write is sent; once it waits (or, on
-    today's code, has gone through), the approval commits. Returns the write's result."""
-    with app.app_context(), Approval(app) as approval:
+    """The submission locks the batch and holds; the write is sent; once it waits (or, on
+    code without the lock, has gone through), the submission commits. Returns the write's
+    result."""
+    with app.app_context(), Submission(app) as submission:
         writer = Writer(app, write).start()
         writer.wait_until_blocked_or_done()
-        assert approval.commit() == "已审核"
+        assert submission.commit() == "待审核"
         return writer.finish()
 
 
@@ -216,7 +219,7 @@ def form_of(r: Review, **changes) -> dict:
     return data
 
 
-def test_api_save_sent_during_an_approval_waits_and_is_refused(reviews, client):
+def test_api_save_sent_during_a_submission_waits_and_is_refused(reviews, client):
     with_batch_row(reviews)
     before = stored(reviews, "A1-01")
     headers = api_token(client, "clerk")
@@ -226,27 +229,27 @@ def test_api_save_sent_during_an_approval_waits_and_is_refused(reviews, client):
                                          json={"score": "99"}, headers=headers)
     resp = race(reviews, save)
     assert resp.status_code == 422, resp.get_json()
-    assert APPROVED in str(resp.get_json()["message"])
+    assert SUBMITTED in str(resp.get_json()["message"])
     after = stored(reviews, "A1-01")
     assert (after.score, after.version) == (before.score, before.version)
-    assert batch_status(reviews) == "已审核"
+    assert batch_status(reviews) == "待审核"
 
 
-def test_form_save_of_a_batch_without_a_row_waits_for_its_first_approval(reviews):
-    """No batch row yet: the approval creates it, and the writer has no row to lock: it
-    must still wait for the approval that creates the row."""
+def test_form_save_of_a_batch_without_a_row_waits_for_its_submission(reviews):
+    """No batch row yet: the submission creates it, and the writer has no row to lock: it
+    must still wait for the submission that creates the row."""
     before = stored(reviews, "A1-02")
     clerk = login(reviews.test_client(), "clerk")
 
     def save():
         return clerk.post(f"/reviews/edit/{before.id}", data=form_of(before, score="61"))
     resp = race(reviews, save)
-    assert resp.status_code == 200 and APPROVED in resp.get_data(as_text=True)
+    assert resp.status_code == 200 and SUBMITTED in resp.get_data(as_text=True)
     after = stored(reviews, "A1-02")
     assert (after.score, after.version) == (before.score, before.version)
 
 
-def test_api_delete_sent_during_an_approval_waits_and_is_refused(reviews, client):
+def test_api_delete_sent_during_a_submission_waits_and_is_refused(reviews, client):
     with_batch_row(reviews)
     before = stored(reviews, "A1-01")
     headers = api_token(client, "clerk")
@@ -254,7 +257,7 @@ def test_api_delete_sent_during_an_approval_waits_and_is_refused(reviews, client
     def delete():
         return reviews.test_client().delete(f"/api/v1/reviews/{before.id}", headers=headers)
     resp = race(reviews, delete)
-    assert resp.status_code == 422 and APPROVED in str(resp.get_json()["message"])
+    assert resp.status_code == 422 and SUBMITTED in str(resp.get_json()["message"])
     assert stored(reviews, "A1-01") is not None
 
 
@@ -263,9 +266,9 @@ def _rows(*blind_nos, score=75.0):
             for b in blind_nos]
 
 
-def test_import_confirmed_during_an_approval_writes_nothing(reviews):
+def test_import_confirmed_during_a_submission_writes_nothing(reviews):
     """The plan was made (and checked) while the batch was a draft; the confirm comes while
-    it is being approved: it waits, finds the batch approved, and writes none of the rows."""
+    it is being submitted: it waits, finds the batch submitted, and writes none of the rows."""
     with_batch_row(reviews)
     added = [f"B-{n:02d}" for n in range(6)]
     data = xlsx([HEADERS, *_rows(*added)])
@@ -280,12 +283,12 @@ def test_import_confirmed_during_an_approval_writes_nothing(reviews):
                 apply_plan(plan, session=db.session, data=data)
             finally:
                 db.session.remove()
-    with pytest.raises(ImportRefused, match=APPROVED):
+    with pytest.raises(ImportRefused, match=SUBMITTED):
         race(reviews, confirm)
     assert [stored(reviews, b) for b in added] == [None] * 6
 
 
-def test_import_wizard_confirm_during_an_approval_writes_nothing(reviews):
+def test_import_wizard_confirm_during_a_submission_writes_nothing(reviews):
     with_batch_row(reviews)
     from test_imports_web import draft_id_of, upload
     clerk = login(reviews.test_client(), "clerk")
@@ -295,11 +298,11 @@ def test_import_wizard_confirm_during_an_approval_writes_nothing(reviews):
     def confirm():
         return clerk.post(f"/lists/imports/{draft}/confirm", follow_redirects=True)
     page = race(reviews, confirm).get_data(as_text=True)
-    assert "记录在预览后已变化" in page and APPROVED in page
+    assert "记录在预览后已变化" in page and SUBMITTED in page
     assert stored(reviews, "D-01") is None and stored(reviews, "D-02") is None
 
 
-def test_undo_sent_during_an_approval_waits_and_is_refused(reviews):
+def test_undo_sent_during_a_submission_waits_and_is_refused(reviews):
     with_batch_row(reviews)
     data = xlsx([HEADERS, *_rows("C-01")])
     with reviews.app_context():
@@ -313,7 +316,7 @@ def test_undo_sent_during_an_approval_waits_and_is_refused(reviews):
                 undo_batch(batch_id, session=db.session)
             finally:
                 db.session.remove()
-    with pytest.raises(UndoRefused, match=APPROVED):
+    with pytest.raises(UndoRefused, match=SUBMITTED):
         race(reviews, undo)
     assert stored(reviews, "C-01") is not None
 

@@ -111,13 +111,22 @@ def attention_data(app):
         deposit(risky[0], TODAY.year + 1, "待存储"),   # next year's: not due yet
         safe_sector,
         # review batches: 2016-1 has no row (a draft); 2016-2 approved; 2016-3 withdrawn
-        # for correction (a draft of revision 2)
+        # for correction (a draft of revision 2); 2016-4 submitted by the clerk, 2016-6 by
+        # the head (who may not approve it); 2016-5 returned to the clerk who submitted it
         review(a1, 2016, 1, "A1"), review(a2, 2016, 1, "A2"), review(a1, 2016, 2, "B1"),
-        review(a1, 2016, 3, "C1"),
+        review(a1, 2016, 3, "C1"), review(a1, 2016, 4, "D1"), review(a2, 2016, 5, "E1"),
+        review(a2, 2016, 6, "F1"),
         ReviewBatch(year=2016, period=2, category="安全评价报告", status="已审核", revision=1,
                     history=[]),
         ReviewBatch(year=2016, period=3, category="安全评价报告", status="草稿", revision=2,
                     history=[]),
+        ReviewBatch(year=2016, period=4, category="安全评价报告", status="待审核", revision=1,
+                    submitted_by_fk=clerk, submitted_on=now(), history=[]),
+        ReviewBatch(year=2016, period=5, category="安全评价报告", status="草稿", revision=1,
+                    submitted_by_fk=clerk, submitted_on=now() - DAY, returned_by_fk=head,
+                    returned_on=now(), return_reason="E1 得分有误", history=[]),
+        ReviewBatch(year=2016, period=6, category="安全评价报告", status="待审核", revision=1,
+                    submitted_by_fk=head, submitted_on=now(), history=[]),
         # imports: recent with errors; recent without; old with errors; undone with errors
         import_batch(2, now() - DAY), import_batch(0, now() - DAY),
         import_batch(3, now() - 90 * DAY), import_batch(1, now() - DAY, undone=True),
@@ -166,6 +175,7 @@ EXPECTED_CLERK = {
     "30 天内到期的有效保单": 1,
     "近 30 天内有错误行的导入": 1,
     "撤回修订、待更正的盲审批次": 1,
+    "退回给我修改的盲审批次": 1,
     "我上传后尚未确认导入的文件": 2,
 }
 
@@ -185,8 +195,8 @@ def test_each_number_equals_the_records_of_the_list_it_opens(attention_data, cli
             ("clerk", EXPECTED_CLERK),
             ("head", {**{k: v for k, v in EXPECTED_CLERK.items()
                          if k != "撤回修订、待更正的盲审批次"},
-                      "待审核通过的盲审批次": 2, "已审核待发布的盲审批次": 1,
-                      "我上传后尚未确认导入的文件": 1})):
+                      "待审核的盲审批次": 1, "已审核待发布的盲审批次": 1,
+                      "退回给我修改的盲审批次": 0, "我上传后尚未确认导入的文件": 1})):
         login(client, user)
         items = attention_of(client)
         assert {k: n for k, (n, _u) in items.items()} == expected, user
@@ -207,6 +217,16 @@ def test_deposit_overdue_follows_the_due_date_setting(attention_data, client, mo
     n, url = attention_of(client)[label]
     # only last year's is overdue while this year's due date is ahead (or today)
     assert n == 1 and records_on(client, url) == 1
+
+
+def test_the_head_who_submitted_a_batch_waits_for_it_only_when_allowed(attention_data, client,
+                                                                     monkeypatch):
+    login(client, "head")
+    label = "待审核的盲审批次"
+    assert attention_of(client)[label][0] == 1  # 2016-4; not 2016-6, the head's own
+    with_settings(attention_data, monkeypatch, {"REVIEW_SELF_APPROVAL": True})
+    n, url = attention_of(client)[label]
+    assert n == 2 and records_on(client, url) == 2
 
 
 def test_windows_and_sectors_are_settings(attention_data, client, monkeypatch):

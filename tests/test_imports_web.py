@@ -177,14 +177,16 @@ def test_sample_upload_preview_refuse_errorbook_import_reimport_undo(app, client
     counts = counts_of(page(client, f"/lists/imports/{draft}"))
     assert (counts["create"], counts["update"], counts["unchanged"]) == (0, 0, 40)
 
-    # Undo the batch: the 40 experts are gone, the batch says it was undone.
-    resp = client.post(f"/lists/imports/batch/{batch.id}/undo", follow_redirects=True)
+    # Undo the batch (confirmed): the 40 experts are gone, the batch says it was undone.
+    resp = client.post(f"/lists/imports/batch/{batch.id}/undo", data={"confirmed": "1"},
+                       follow_redirects=True)
     assert resp.status_code == 200
     assert "已撤销" in resp.get_data(as_text=True)
     assert n_experts(app) == 0
     assert batches(app)[0].undone
     # A second undo is refused, in Chinese.
-    resp = client.post(f"/lists/imports/batch/{batch.id}/undo", follow_redirects=True)
+    resp = client.post(f"/lists/imports/batch/{batch.id}/undo", data={"confirmed": "1"},
+                       follow_redirects=True)
     assert "撤销过" in resp.get_data(as_text=True)
 
 
@@ -204,8 +206,8 @@ def test_update_preview_shows_old_and_new_values_with_chinese_labels(app, client
     assert re.search(r"工作单位</strong>：上海示例化工有限公司（虚构） → 上海另一家单位（虚构）", shown)
     assert resp.status_code == 302
 
-    # Undoing it puts the old value back.
-    client.post(f"/lists/imports/batch/{batch.id}/undo")
+    # Undoing it (confirmed) puts the old value back.
+    client.post(f"/lists/imports/batch/{batch.id}/undo", data={"confirmed": "1"})
     from app import db
     with app.app_context():
         expert = db.session.scalar(select(sheets["experts"].model))
@@ -482,7 +484,9 @@ def test_undo_needs_the_undo_permission(app, client, sample):
     import_directly(app, sample, valid_only=True)
     batch = batches(app)[0]
     login(client, "reader")
-    assert client.post(f"/lists/imports/batch/{batch.id}/undo").status_code == 403
+    assert client.post(f"/lists/imports/batch/{batch.id}/undo",
+                       data={"confirmed": "1"}).status_code == 403
+    assert client.get(f"/lists/imports/batch/{batch.id}/undo").status_code == 403
     assert n_experts(app) == 40
 
 

@@ -33,7 +33,7 @@ from app import db
 from app.lists.agencies import Agency, Review, ReviewBatch
 from app.lists.powers import Reform
 from app.publications import Publication, PublishedReview
-from app.reviews import approve, publish, withdraw
+from app.reviews import approve, publish, submit, withdraw
 from app.sheets.declare import sheets
 from app.web.public.fields import BATCH_FIELDS, public_fields, public_select
 
@@ -47,15 +47,21 @@ def user_id(app, name: str) -> int:
         return app.appbuilder.sm.find_user(name).id
 
 
-def act(app, action, key, *args):
-    head = user_id(app, "head")
+def act(app, action, key, *args, user="head"):
+    who = user_id(app, user)
     with app.app_context():
-        action(db.session, key, head, *args)
+        action(db.session, key, who, *args)
         db.session.remove()
 
 
-def publish_batch(app, key):
+def approve_batch(app, key):
+    """A clerk submits the batch, the 科长 approves it."""
+    act(app, submit, key, user="clerk")
     act(app, approve, key)
+
+
+def publish_batch(app, key):
+    approve_batch(app, key)
     act(app, publish, key)
 
 
@@ -163,7 +169,7 @@ def world(app):
     publish_batch(app, K1)
     act(app, withdraw, K1, "内部撤回原因：某科员录入有误")
     publish_batch(app, K1)  # revision 2, unchanged
-    act(app, approve, K3)
+    approve_batch(app, K3)
     return app
 
 
@@ -278,7 +284,7 @@ def test_the_public_sees_a_batch_only_as_published_corrected_or_withdrawn(app, c
 
     # a draft, then approved: nothing public
     assert client.get(BATCH_URL).status_code == 404 and scores(client) == set()
-    act(app, approve, K1)
+    approve_batch(app, K1)
     assert client.get(BATCH_URL).status_code == 404 and scores(client) == set()
     assert "尚无已发布的盲审结果" in client.get(profile).get_data(as_text=True)
 
@@ -304,7 +310,7 @@ def test_the_public_sees_a_batch_only_as_published_corrected_or_withdrawn(app, c
         row = db.session.scalar(sa.select(Review).filter_by(blind_no="B-01"))
         row.score, row.grade = Decimal("91.5"), None
         db.session.commit()
-    act(app, approve, K1)
+    approve_batch(app, K1)
     act(app, publish, K1)
     page = client.get(BATCH_URL).get_data(as_text=True)
     assert "第2版" in page and "91.5" in page and "81.0" not in page

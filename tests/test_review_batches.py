@@ -1,6 +1,9 @@
 """盲审批次 (spec §2.7): a batch is reviewed and published as a whole; its reviews are then
-read-only on screens, API, import and undo; a correction is a new, visible revision."""
+read-only on screens, API, import and undo; a correction is a new, visible revision.
+(The two-person flow itself, its confirmations and its settings: test_review_workflow.py.)"""
 from __future__ import annotations
+
+import re
 
 import pytest
 from conftest import api_token, xlsx
@@ -8,8 +11,9 @@ from conftest import login as first_login
 from factories import plan_of, text_of
 
 from app import db
+from app.batch_summary import batch_rows
 from app.lists.agencies import Review, ReviewBatch
-from app.reviews import BatchRefused, approve, batch_rows, publish, send_back, withdraw
+from app.reviews import BatchRefused, approve, publish, send_back, submit, withdraw
 from app.seeding import load_seed
 from app.sheets.declare import sheets
 from app.sheets.engine import ImportRefused, apply_plan, build_plan, undo_batch
@@ -39,11 +43,21 @@ def user_id(app, name: str) -> int:
 
 
 def publish_safety(app) -> None:
-    head = user_id(app, "head")
+    """A clerk submits the batch, the 科长 approves and publishes it."""
+    clerk, head = user_id(app, "clerk"), user_id(app, "head")
     with app.app_context():
+        submit(db.session, SAFETY, clerk)
         approve(db.session, SAFETY, head)
         publish(db.session, SAFETY, head)
         db.session.remove()
+
+
+def confirm(client, url: str, **fields):
+    """What a person does: open the action's confirmation page, then send its form."""
+    page = client.get(url).get_data(as_text=True)
+    seen = re.search(r'name="seen" value="([^"]+)"', page)
+    assert seen, page
+    return client.post(url, data={"seen": seen[1], **fields}, follow_redirects=True)
 
 
 def review(app, blind_no: str) -> Review:
@@ -101,10 +115,15 @@ def test_screen_lists_the_batches_the_reviews_name(seeded, client):
     assert page.status_code == 200
     text = text_of(page)
     assert "盲审批次" in text and "安全评价报告" in text and "草稿" in text
-    assert "审核通过" not in text  # no buttons for those who may not act
+    html = page.get_data(as_text=True)
+    assert 'data-action="submit"' in html  # a clerk submits a draft
+    assert 'data-action="approve"' not in html  # no buttons for those who may not act
     assert client.get(URL).status_code == 200
+    with seeded.app_context():
+        submit(db.session, SAFETY, user_id(seeded, "clerk"))
+    assert 'data-action="approve"' not in client.get("/review-batches/").get_data(as_text=True)
     login(client, "head")
-    assert "审核通过" in text_of(client.get("/review-batches/"))
+    assert 'data-action="approve"' in client.get("/review-batches/").get_data(as_text=True)
 
 
 def test_menu_puts_the_batches_after_the_interviews(app):
@@ -121,40 +140,54 @@ def test_head_approves_and_publishes_and_the_clerk_cannot(seeded, client):
     login(client, "reader")
     assert client.get("/review-batches/").status_code == 200
     assert client.post(f"{URL}/approve").status_code == 403
+    assert client.post(f"{URL}/submit").status_code == 403
     assert batch(seeded) is None
 
+    login(client, "clerk")
+    assert "已提交审核" in text_of(confirm(client, f"{URL}/submit"))
     login(client, "head")
-    resp = client.post(f"{URL}/approve", follow_redirects=True)
+    resp = confirm(client, f"{URL}/approve")
     assert "已审核通过" in text_of(resp)
     b = batch(seeded)
     assert (b.status, b.revision, b.approved_by_fk) == ("已审核", 1, user_id(seeded, "head"))
-    resp = client.post(f"{URL}/publish", follow_redirects=True)
+    resp = confirm(client, f"{URL}/publish")
     assert "已发布" in text_of(resp)
     b = batch(seeded)
     assert b.status == "已发布" and b.published_on is not None
     assert b.published_by_fk == user_id(seeded, "head")
-    assert [(e["event"], e["revision"], e["reports"]) for e in b.history] == [("发布", 1, 9)]
+    assert [(e["event"], e["revision"], e["reports"]) for e in b.history] == [
+        ("提交审核", 1, 9), ("审核通过", 1, 9), ("发布", 1, 9)]
     # the other batches are untouched
     assert batch(seeded, (2016, 2, "安全评价报告")) is None
 
 
 def test_wrong_transitions_are_refused_in_chinese(seeded, client):
-    head = user_id(seeded, "head")
+    clerk, head = user_id(seeded, "clerk"), user_id(seeded, "head")
     with seeded.app_context():
         with pytest.raises(BatchRefused, match="只有「已审核」的批次才能发布"):
             publish(db.session, SAFETY, head)
-        with pytest.raises(BatchRefused, match="只有「已审核」的批次才能退回"):
-            send_back(db.session, SAFETY, head)
+        with pytest.raises(BatchRefused, match="只有「待审核」或「已审核」的批次才能退回"):
+            send_back(db.session, SAFETY, head, "原因")
         with pytest.raises(BatchRefused, match="没有任何盲审结果"):
             approve(db.session, (2030, 1, "安全评价报告"), head)
-        approve(db.session, SAFETY, head)
-        with pytest.raises(BatchRefused, match="只有「草稿」的批次才能审核通过"):
+        with pytest.raises(BatchRefused, match="只有「待审核」的批次才能审核通过"):
             approve(db.session, SAFETY, head)
-        send_back(db.session, SAFETY, head)
+        submit(db.session, SAFETY, clerk)
+        with pytest.raises(BatchRefused, match="只有「草稿」的批次才能提交审核"):
+            submit(db.session, SAFETY, clerk)
+        approve(db.session, SAFETY, head)
+        with pytest.raises(BatchRefused, match="只有「待审核」的批次才能审核通过"):
+            approve(db.session, SAFETY, head)
+        send_back(db.session, SAFETY, head, "A1-02 得分有误")
         assert db.session.get(ReviewBatch, batch(seeded).id).status == "草稿"
     login(client, "head")
-    text = text_of(client.post(f"{URL}/publish", follow_redirects=True))
-    assert "当前状态为「草稿」，只有「已审核」的批次才能发布" in text
+    # The confirmation page says so, and offers no button; a post from an old page is refused.
+    page = client.get(f"{URL}/publish").get_data(as_text=True)
+    assert "当前状态为「草稿」，只有「已审核」的批次才能发布" in text_of(client.get(f"{URL}/publish"))
+    assert 'name="seen"' not in page
+    text = text_of(client.post(f"{URL}/publish", data={"seen": "0" * 32},
+                               follow_redirects=True))
+    assert "已有变化" in text and "未执行" in text
     assert batch(seeded).status == "草稿"
 
 
@@ -253,16 +286,16 @@ def test_withdrawal_makes_a_new_visible_revision(seeded, client):
     publish_safety(seeded)
     first = batch(seeded)
     login(client, "head")
-    text = text_of(client.post(f"{URL}/withdraw", data={"note": ""}, follow_redirects=True))
+    text = text_of(confirm(client, f"{URL}/withdraw", reason=""))
     assert "请填写撤回修订的原因" in text and batch(seeded).status == "已发布"
-    text = text_of(client.post(f"{URL}/withdraw", data={"note": "A1-02 得分复核有误"},
-                               follow_redirects=True))
+    text = text_of(confirm(client, f"{URL}/withdraw", reason="A1-02 得分复核有误"))
     assert "现为第 2 版草稿" in text
     b = batch(seeded)
     assert (b.status, b.revision, b.published_on) == ("草稿", 2, None)
-    assert [(e["event"], e["revision"]) for e in b.history] == [("发布", 1), ("撤回修订", 1)]
-    assert b.history[0]["on"] == first.published_on.isoformat(sep=" ")
-    assert b.history[1]["note"] == "A1-02 得分复核有误" and "head" in b.history[1]["by"]
+    events = [e for e in b.history if e["event"] in ("发布", "撤回修订")]
+    assert [(e["event"], e["revision"]) for e in events] == [("发布", 1), ("撤回修订", 1)]
+    assert events[0]["on"] == first.published_on.isoformat(sep=" ")
+    assert events[1]["note"] == "A1-02 得分复核有误" and "head" in events[1]["by"]
 
     # editable again
     r = review(seeded, "A1-02")
@@ -274,41 +307,47 @@ def test_withdrawal_makes_a_new_visible_revision(seeded, client):
     publish_safety(seeded)
     b = batch(seeded)
     assert b.status == "已发布" and b.revision == 2
-    assert [(e["event"], e["revision"]) for e in b.history] == [
-        ("发布", 1), ("撤回修订", 1), ("发布", 2)]
+    assert [(e["event"], e["revision"]) for e in b.history
+            if e["event"] in ("发布", "撤回修订")] == [("发布", 1), ("撤回修订", 1), ("发布", 2)]
     page = text_of(client.get(URL))
     assert "第2版" in page and "A1-02 得分复核有误" in page and "撤回修订" in page
-    assert "已发布" in page
+    assert "已发布" in page and "已被第 2 版更正" in page
 
 
 def test_withdraw_of_a_draft_is_refused(seeded):
     head = user_id(seeded, "head")
     with seeded.app_context(), pytest.raises(BatchRefused, match="只有「已发布」的批次才能撤回修订"):
         withdraw(db.session, SAFETY, head, "原因")
+    with seeded.app_context(), pytest.raises(BatchRefused, match="请填写撤回修订的原因"):
+        withdraw(db.session, SAFETY, head, "  ")
 
 
 def test_the_screens_permissions_are_created_and_granted(app):
     from test_security import role_perms
 
-    from app.web.security import CLERK, HEAD, PERM_PUBLISH, READER
+    from app.web.security import CLERK, HEAD, PERM_PUBLISH, PERM_SUBMIT, READER
     read = {("can_list", "ReviewBatches"), ("can_show", "ReviewBatches"),
             ("menu_access", "盲审批次")}
     for role in (CLERK, HEAD, READER):
         assert read <= role_perms(app, role), role
     assert PERM_PUBLISH in role_perms(app, HEAD)
     assert PERM_PUBLISH not in role_perms(app, CLERK) | role_perms(app, READER)
+    assert PERM_SUBMIT in role_perms(app, CLERK) & role_perms(app, HEAD)
+    assert PERM_SUBMIT not in role_perms(app, READER)
 
 
 def test_actions_need_the_csrf_token_of_the_page(seeded, client):
-    import re
+    with seeded.app_context():
+        submit(db.session, SAFETY, user_id(seeded, "clerk"))
     login(client, "head")
     seeded.config["WTF_CSRF_ENABLED"] = True
     try:
-        assert client.post(f"{URL}/approve").status_code == 400
-        assert batch(seeded) is None
-        page = client.get(URL).get_data(as_text=True)
+        page = client.get(f"{URL}/approve").get_data(as_text=True)
+        seen = re.search(r'name="seen" value="([^"]+)"', page)[1]
+        assert client.post(f"{URL}/approve", data={"seen": seen}).status_code == 400
+        assert batch(seeded).status == "待审核"
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-        resp = client.post(f"{URL}/approve", data={"csrf_token": token})
+        resp = client.post(f"{URL}/approve", data={"csrf_token": token, "seen": seen})
         assert resp.status_code == 302
     finally:
         seeded.config["WTF_CSRF_ENABLED"] = False

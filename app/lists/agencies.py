@@ -17,7 +17,17 @@ from sqlalchemy.orm import relationship
 
 from app.models import Record, ValidityWindow, now
 from app.settings import setting
-from app.sheets.declare import Col, Preset, Problem, Public, Sheet, error, sheets, warning
+from app.sheets.declare import (
+    Col,
+    Link,
+    Preset,
+    Problem,
+    Public,
+    Sheet,
+    error,
+    sheets,
+    warning,
+)
 from app.sheets.rules import dates_in_order
 from app.sheets.types import CreditCode, Date, Enum, Integer, LongText, Multi, Phone, Score, Text
 
@@ -41,8 +51,8 @@ SITE_CHECK_CONCLUSIONS = ("一致", "基本一致", "不一致", "虚假")
 REVIEW_MEASURES = ("无", "通报", "警示约谈", "责令整改", "移送处罚")
 INTERVIEWEE_ROLES = ("法定代表人", "主要负责人", "技术负责人", "其他")
 RECTIFICATION_RESULTS = ("已整改", "部分整改", "未整改")
-BATCH_DRAFT, BATCH_APPROVED, BATCH_PUBLISHED = "草稿", "已审核", "已发布"
-BATCH_STATUSES = (BATCH_DRAFT, BATCH_APPROVED, BATCH_PUBLISHED)
+BATCH_DRAFT, BATCH_SUBMITTED, BATCH_APPROVED, BATCH_PUBLISHED = "草稿", "待审核", "已审核", "已发布"
+BATCH_STATUSES = (BATCH_DRAFT, BATCH_SUBMITTED, BATCH_APPROVED, BATCH_PUBLISHED)
 # 所在区 is the configurable dictionary setting("DISTRICTS") with setting("DISTRICT_SYNONYMS").
 
 
@@ -165,6 +175,9 @@ class Review(Record):
     problems = sa.Column(sa.Text)
     site_check = sa.Column(sa.String(10))
     measure = sa.Column(sa.String(10))
+    # The 警示约谈 opened from this report (Interview.review: a link, not a spreadsheet column).
+    interviews = relationship("Interview", back_populates="review",
+                              order_by=lambda: Interview.interviewed_on)
 
     @property
     def batch_key(self) -> tuple[int, int, str]:
@@ -196,7 +209,9 @@ def _derive_grade(mapper, connection, target: Review) -> None:
 class ReviewBatch(Record):
     """A batch of reviews (年度 + 期次 + 盲审类别), published as a whole; not an imported list.
 
-    Reviews name their batch by the same three fields (no foreign key).
+    Reviews name their batch by the same three fields (no foreign key). Its workflow
+    (app/reviews.py): 草稿 → 待审核 (a clerk's 提交审核) → 已审核 → 已发布, or back to 草稿 with a
+    reason (退回, `returned_on` set until it is submitted again).
     """
     __tablename__ = "qd_review_batch"
 
@@ -204,6 +219,15 @@ class ReviewBatch(Record):
     period = sa.Column(sa.Integer, nullable=False)
     category = sa.Column(sa.String(20), nullable=False)
     status = sa.Column(sa.String(10), nullable=False, default=BATCH_DRAFT, index=True)
+    submitted_on = sa.Column(sa.DateTime)
+    submitted_by_fk = sa.Column(sa.Integer, sa.ForeignKey(
+        "ab_user.id", name="fk_qd_review_batch_submitted_by"))
+    submitted_by = relationship("User", foreign_keys=[submitted_by_fk])
+    returned_on = sa.Column(sa.DateTime)  # a 草稿 sent back (退回) and not submitted since
+    returned_by_fk = sa.Column(sa.Integer, sa.ForeignKey(
+        "ab_user.id", name="fk_qd_review_batch_returned_by"))
+    returned_by = relationship("User", foreign_keys=[returned_by_fk])
+    return_reason = sa.Column(sa.String(500))
     approved_on = sa.Column(sa.DateTime)
     approved_by_fk = sa.Column(sa.Integer, sa.ForeignKey("ab_user.id",
                                                          name="fk_qd_review_batch_approved_by"))
@@ -213,8 +237,9 @@ class ReviewBatch(Record):
                                                           name="fk_qd_review_batch_published_by"))
     published_by = relationship("User", foreign_keys=[published_by_fk])
     revision = sa.Column(sa.Integer, nullable=False, default=1)
-    # What happened to the batch, oldest first, never edited: each publication and each
-    # withdrawal for a revision, as {"event", "revision", "on", "by", "by_id", "note"}.
+    # What happened to the batch, oldest first, never edited: each workflow action (提交审核,
+    # 退回, 审核通过, 发布, 撤回修订) for a revision, as {"event", "revision", "on", "by", "by_id",
+    # "reports", "note"}.
     history = sa.Column(sa.JSON)
 
     __table_args__ = (sa.UniqueConstraint("year", "period", "category",
@@ -223,6 +248,11 @@ class ReviewBatch(Record):
     @property
     def key(self) -> tuple[int, int, str]:
         return (self.year, self.period, self.category)
+
+    @property
+    def returned(self) -> bool:
+        """A 草稿 that a 科长 sent back (退回) and nobody has submitted again since."""
+        return self.status == BATCH_DRAFT and self.returned_on is not None
 
     def __str__(self):
         text = f"{self.year}年第{self.period}期{self.category}"
@@ -311,6 +341,11 @@ def batch_lock_reason(batch: ReviewBatch | None) -> str | None:
     if batch is None or batch.status == BATCH_DRAFT:
         return None
     name = f"{batch.year}年第{batch.period}期{batch.category}"
+    if batch.status == BATCH_SUBMITTED:
+        # Locked from submission: the 科长 approves what was submitted, not what a clerk
+        # changed after the confirmation page counted it.
+        return (f"{name}已提交审核，其盲审结果不能修改：如需修改，"
+                "请科长在「盲审批次」中退回后再修改")
     if batch.status == BATCH_PUBLISHED:
         return (f"{name}（第{batch.revision}版）已发布，其盲审结果不能修改：如需更正，"
                 "请科长在「盲审批次」中撤回修订（版本号加一，已发布的版本留档可查），"
@@ -343,6 +378,12 @@ class Interview(Record):
     requirements = sa.Column(sa.Text, nullable=False)
     deadline = sa.Column(sa.Date, nullable=False)
     result = sa.Column(sa.String(10), index=True)
+    # The blind-reviewed report the interview was opened from (none for others). A link set on
+    # the screens (Sheet.links), not a column of the bureau's spreadsheet.
+    review_id = sa.Column(sa.Integer, sa.ForeignKey("qd_review.id", ondelete="RESTRICT",
+                                                    name="fk_qd_interview_review"),
+                          nullable=True, index=True)
+    review = relationship("Review", back_populates="interviews")
 
     def __str__(self):
         date = self.interviewed_on.isoformat() if self.interviewed_on else ""
@@ -365,6 +406,27 @@ def grade_agrees_with_score(r: dict) -> Iterator[Problem]:
     if given and derived and given != derived:
         yield warning("grade", f"「等级」填写为“{given}”，但按「得分」{r['score']} 应为“{derived}”："
                                "请核对；留空则按得分自动评定")
+
+
+def review_of_the_interviewed_agency(r: dict) -> Iterator[Problem]:
+    review, agency = r.get("review"), r.get("agency")
+    if review is not None and agency is not None and review.agency_id != agency.id:
+        yield error("agency", f"关联的盲审报告「{review}」是{review.agency}的报告，"
+                              f"不是{agency}的：请选择该报告的出具机构，或取消关联")
+
+
+def interview_from_review(review: Review) -> dict:
+    """What a 警示约谈 opened from a reviewed report starts with: the agency, and a reason
+    that cites the result (not the 盲审编号: the reason of an interview is public)."""
+    said = [f"{review.year}年第{review.period}期{review.category}盲审："
+            f"{review.agency}出具的《{review.project_name}》{review.report_type}报告"
+            f"（报告编号 {review.report_no}）得分 {review.score}"
+            + (f"，评定为{review.grade}" if review.grade else "") + "。"]
+    if review.problems:
+        said.append(f"主要问题：{review.problems.strip().rstrip('。')}。")
+    if review.site_check:
+        said.append(f"现场核查结论：{review.site_check}。")
+    return {"agency": review.agency, "reason": "".join(said)}
 
 
 # -- named filters (the dashboard links to them) ------------------------------------------------
@@ -503,7 +565,9 @@ interviews = Sheet(
         Col("整改期限", "deadline", Date(), required=True),
         Col("整改结果", "result", Enum(RECTIFICATION_RESULTS)),
     ],
-    rules=[dates_in_order("interviewed_on", "deadline")],
+    rules=[dates_in_order("interviewed_on", "deadline"), review_of_the_interviewed_agency],
+    # Opened from a report's page (发起警示约谈): the report it is about, kept as a link.
+    links={"review": Link("盲审报告", start="发起警示约谈", prefill=interview_from_review)},
     order_by=("interviewed_on", "agency_id"),
     search=("agency", "interviewed_on", "interviewee", "deadline", "result"),
     list_fields=("agency", "interviewed_on", "interviewee", "interviewee_role", "deadline",

@@ -212,6 +212,21 @@ class Preset:
         return self.label() if callable(self.label) else self.label
 
 
+@dataclass(frozen=True)
+class Link:
+    """An optional reference to another list's record that the screens set and show, outside
+    the bureau's spreadsheet (so not in templates, imports, exports or the API): an interview's
+    盲审报告, the report it was opened from.
+
+    `label` names it on forms and pages. `start`, when given, is a button on the linked
+    record's page ("发起警示约谈") that opens this list's add form with the link set; `prefill`
+    (linked record -> {field: value}) is what that form starts with (the agency, the reason).
+    """
+    label: str
+    start: str = ""
+    prefill: Callable[[Any], dict] | None = None
+
+
 @dataclass
 class Sheet:
     """One list: a model and how its records look as a spreadsheet, a screen and an API.
@@ -277,6 +292,10 @@ class Sheet:
     presets
         Named filters of the list's screen, {name: Preset(label, where)}, opened as
         `?preset=name` (the dashboard links to them). Default {}.
+    links
+        {relation: Link(label, start, prefill)}: optional references to another list's record
+        set on the screens only (an interview's 盲审报告). Written by the record commands when
+        a draft gives them, kept by imports and API writes, which never name them. Default {}.
     """
     slug: str
     title: str
@@ -297,6 +316,7 @@ class Sheet:
     # screen (the dashboard links to them).
     public: Public | None = None
     presets: dict[str, Preset] = field(default_factory=dict)
+    links: dict[str, Link] = field(default_factory=dict)
 
     def __post_init__(self):
         self.columns = tuple(self.columns)
@@ -317,6 +337,9 @@ class Sheet:
             if not hasattr(self.model, name):
                 raise ValueError(f"{self.slug}: computed value {name!r} is not an attribute "
                                  f"of {self.model.__name__}")
+        for name in self.links:
+            if name in fields or name in self.relations:
+                raise ValueError(f"{self.slug}: link {name!r} is also a column")
         for f in self.public.fields if self.public else ():
             if f in fields and self.column(f).sensitive:
                 raise ValueError(f"{self.slug}: {f!r} holds personal data and cannot be public")

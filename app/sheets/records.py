@@ -97,6 +97,12 @@ def _problems(r: RowPlan) -> tuple[list[Problem], list[Problem]]:
     return [p for p in as_problem if not p.warning], [p for p in as_problem if p.warning]
 
 
+def _references(sheet: Sheet, record: dict) -> list[str]:
+    """The parents a write sets, and the links (Sheet.links) the record gives: a write that
+    does not name a link (an import, the API) leaves it as stored."""
+    return [*sheet.relations, *(name for name in sheet.links if name in record)]
+
+
 def _assign(obj, values: dict, names=None) -> None:
     for name in values if names is None else names:
         setattr(obj, name, values.get(name))
@@ -140,7 +146,7 @@ def create(session: Session, sheet: Sheet, draft: Draft, actor: Actor, *,
     if record_id is not None:
         obj.id = record_id
     on = now()
-    _assign(obj, r.record, [c.field for c in sheet.stored] + list(sheet.relations))
+    _assign(obj, r.record, [c.field for c in sheet.stored] + _references(sheet, r.record))
     _assign(obj, stamps(actor.user_id, on, created=True))
     audit.recorded(session, obj)
     session.add(obj)
@@ -165,7 +171,7 @@ def update(session: Session, sheet: Sheet, record_id: int, draft: Draft, actor: 
     if problems:
         return _refused(session, problems=problems, warnings=warnings, version=obj.version)
     changes = checking.changed_fields(sheet, obj, r.record,
-                                      [c.field for c in sheet.stored], list(sheet.relations))
+                                      [c.field for c in sheet.stored], _references(sheet, r.record))
     if dry_run:
         session.rollback()
         return Result(record=obj, version=obj.version, warnings=warnings, written=bool(changes))

@@ -140,10 +140,10 @@ def describe_key(sheet: Sheet, record: dict) -> str:
 
 
 def stored_values(sheet: Sheet, obj) -> dict:
-    """A stored record as the list's fields (parents as instances, their lookup columns under
-    the dotted names), as rules, locks and commands see a record."""
+    """A stored record as the list's fields (parents and links as instances, the parents'
+    lookup columns under the dotted names), as rules, locks and commands see a record."""
     out = {c.field: getattr(obj, c.field) for c in sheet.stored}
-    for rel in sheet.relations:
+    for rel in [*sheet.relations, *sheet.links]:
         out[rel] = getattr(obj, rel)
     return with_parent_columns(sheet, out)
 

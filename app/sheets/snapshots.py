@@ -55,6 +55,10 @@ def record_from_snapshot(sheet: Sheet, snap: dict,
             title = parent_sheet.title if parent_sheet else target.__name__
             problems.append(error(cols[-1].field, f"这一版本所属的「{title}」记录（#{pid}）已被删除："
                                                   f"请先恢复或重新录入该「{title}」记录"))
+    for name in sheet.links:  # a link to a record deleted since is dropped, not a problem
+        attr, target = fk_column(sheet.model, name)
+        pid = snap.get(attr.key)
+        record[name] = session.get(target, pid) if pid is not None else None
     return with_parent_columns(sheet, record), problems
 
 

@@ -3,7 +3,9 @@ a record is locked now or changed since (then nothing is done). Written in one t
 and recorded on the trail (source 撤销导入, with the batch)."""
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +52,46 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
                           "或被删除的记录已重新录入，请先处理这些记录。") from exc
     session.expire_all()
     return batch
+
+
+@dataclass
+class UndoPreview:
+    """What undoing an import would do, as its confirmation page says it."""
+    batch: ImportBatch
+    removed: int     # records the import created: deleted again
+    restored: int    # records it changed: given back their values from before it
+    recreated: int   # records it deleted: brought back
+    refused: str | None  # why the undo would be refused now (None: it would go through)
+
+    @property
+    def total(self) -> int:
+        return self.removed + self.restored + self.recreated
+
+
+def undo_preview(batch_id: int, *, session: Session) -> UndoPreview | None:
+    """The counts of what `undo_batch` would take back, and whether it would be refused now
+    (the same checks, in a transaction rolled back: nothing is written). None: no batch."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        return None
+    mine = (Change.batch_id == batch.id, Change.source == IMPORT)
+    counts = dict(session.execute(select(Change.action, func.count()).where(*mine)
+                                  .group_by(Change.action)).all())
+    refused = None
+    if batch.undone:
+        refused = f"导入批次 {batch_id} 已于 {batch.undone_on:%Y-%m-%d %H:%M} 撤销过"
+    else:
+        changes = session.scalars(select(Change).where(*mine).order_by(Change.id)).all()
+        try:
+            _refuse_locked(sheets[batch.slug], changes, session)
+            _refuse_changed_since(sheets[batch.slug], changes, session)
+        except UndoRefused as exc:
+            refused = str(exc)
+        finally:
+            session.rollback()  # the checks' locks, nothing else
+        batch = session.get(ImportBatch, batch_id)
+    return UndoPreview(batch, counts.get("create", 0), counts.get("update", 0),
+                       counts.get("delete", 0), refused)
 
 
 def _refuse_locked(sheet, changes: list[Change], session: Session) -> None:

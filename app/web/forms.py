@@ -6,7 +6,9 @@ A form only reads what was typed (`draft()`); the checks — rules, key, unique 
 are the record commands' (app/sheets/records.py), the same as for the API and imports."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app, flash
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import (
     BS3TextAreaFieldWidget,
     BS3TextFieldWidget,
@@ -20,7 +22,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
 from ..sheets import types as t
-from ..sheets.declare import Col, Problem, Sheet
+from ..sheets.declare import Col, Problem, Sheet, sheets
 from ..sheets.records import Draft, Result
 from ..sheets.sources import parse_field
 from ..sheets.values import ValueProblem
@@ -127,12 +129,23 @@ def _form_field(col: Col, label: str):
 
 
 def _relation_field(sheet: Sheet, relation: str, label: str):
-    """A parent: a type-ahead asking the server (app/web/lookups.py), not the whole table."""
-    cols = sheet.relations[relation]
-    notes = [p for c in cols for p in (c.note, *c.rule_notes) if p]
-    return LookupField(label, sheet=sheet, relation=relation,
-                       required=any(c.required for c in cols),
-                       description="；".join(["输入名称或编号中的几个字，从列表中选择", *notes]))
+    """A parent: a type-ahead asking the server (app/web/lookups.py), not the whole table.
+    A link (Sheet.links, a screen-only reference) keeps a dropdown of the other list."""
+    if relation in sheet.relations:
+        cols = sheet.relations[relation]
+        notes = [p for c in cols for p in (c.note, *c.rule_notes) if p]
+        return LookupField(label, sheet=sheet, relation=relation,
+                           required=any(c.required for c in cols),
+                           description="；".join(["输入名称或编号中的几个字，从列表中选择", *notes]))
+    target = sa.inspect(sheet.model).relationships[relation].mapper.class_
+    parent = sheets.for_model(target)
+    order = [getattr(target, n) for n in (parent.order_by if parent else ())] + [target.id]
+
+    def query_func():
+        return current_app.appbuilder.session.query(target).order_by(*order).all()
+
+    return QuerySelectField(label, query_func=query_func, get_pk_func=lambda obj: obj.id,
+                            allow_blank=True, blank_text="请选择…", widget=Select2Widget())
 
 
 class VersionField(HiddenField):
@@ -206,6 +219,9 @@ class SheetForm(DynamicForm):
             else:
                 record[c.field] = self[c.field].parsed
                 problems += [Problem(c.field, m) for m in self[c.field].errors]
+        for name in self.sheet.links:
+            if name in self._fields:
+                record[name] = self[name].data
         return Draft(record, problems)
 
     def show(self, result: Result) -> bool:
@@ -236,6 +252,8 @@ def build_form(sheet: Sheet, labels: dict[str, str]) -> type[SheetForm]:
             fields[name] = _relation_field(sheet, name, labels[name])
         else:
             fields[name] = _form_field(sheet.column(name), labels[name])
+    for name, link in sheet.links.items():
+        fields[name] = _relation_field(sheet, name, link.label)
     return type(f"{camel(sheet.slug)}Form", (SheetForm,), {"sheet": sheet, **fields})
 
 

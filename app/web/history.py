@@ -56,6 +56,9 @@ class _Reader:
                 continue
             key = fk_column(sheet.model, name)[0].key if c.relation else c.field
             self.labels.setdefault(key, sheet.label(name))
+        for name, link in sheet.links.items():  # 盲审报告 of an interview
+            key = fk_column(sheet.model, name)[0].key
+            self.fks[key], self.labels[key] = name, link.label
         self.sensitive = {c.field: c for c in sheet.stored if c.sensitive}
 
     def mask(self, text: str) -> str:

@@ -57,6 +57,7 @@ from ..sheets.errorbook import write_errorbook
 from ..sheets.exporting import count_at_most, export_query, export_rows
 from ..sheets.reader import Limits
 from ..sheets.single_table import write_single_tables
+from ..sheets.undo import undo_preview
 from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export_rows, write_template
 from .errors import message_page
@@ -407,18 +408,31 @@ class ListsView(BaseView):
         return send_file(io.BytesIO(batch.file.content), as_attachment=True,
                          mimetype="application/octet-stream", download_name=batch.file_name)
 
-    @expose("/imports/batch/<int:batch_id>/undo", methods=["POST"])
+    @expose("/imports/batch/<int:batch_id>/undo", methods=["GET", "POST"])
     @has_access
     @permission_name("undo")
     def undo(self, batch_id):
-        try:
-            undo_batch(batch_id, session=db.session, user_id=current_user.id)
-        except UndoRefused as exc:
-            flash(str(exc), "danger")
-        else:
-            flash(f"导入批次 {batch_id} 已撤销：它新增的记录已删除，修改和删除的记录已恢复。",
-                  "success")
-        return redirect(url_for("ImportBatchView.show", pk=batch_id))
+        """GET, or a POST that does not come from it (the button on the batch's page): the
+        confirmation page, with the counts of what the undo removes and restores. POST from
+        the confirmation page: the undo."""
+        if request.method == "POST" and request.form.get("confirmed") == "1":
+            batch = db.session.get(ImportBatch, batch_id)
+            mask = _masker(sheets[batch.slug]) if batch is not None else (lambda t: t)
+            try:
+                undo_batch(batch_id, session=db.session, user_id=current_user.id)
+            except UndoRefused as exc:
+                flash(mask(str(exc)), "danger")
+            else:
+                flash(f"导入批次 {batch_id} 已撤销：它新增的记录已删除，修改和删除的记录已恢复。",
+                      "success")
+            return redirect(url_for("ImportBatchView.show", pk=batch_id))
+        preview = undo_preview(batch_id, session=db.session)
+        if preview is None or sheets.get(preview.batch.slug) is None:
+            abort(404)
+        mask = _masker(sheets[preview.batch.slug])
+        return self.render_template(
+            "imports/undo_confirm.html", title=f"确认撤销导入批次 #{batch_id}", p=preview,
+            refused=mask(preview.refused) if preview.refused else None)
 
 
 def _list_url(slug: str) -> str | None:

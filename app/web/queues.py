@@ -1,11 +1,10 @@
 """Review batches waiting for someone: the dashboard counts them, the 盲审批次 page lists them
 (`/review-batches/?queue=<name>`), both through the one SQL query of each queue.
 
-Today's workflow is 草稿 → 已审核 → 已发布 with the 科长 acting alone, so what waits is: a draft
-for the 科长's 审核通过, an approved batch for the 科长's 发布, and a draft of a later revision
-(withdrawn for correction) for the clerks who correct it. The two-person workflow adds its
-statuses as rows of QUEUES: 待审核 for whoever may approve, and 退回 for the clerk who
-submitted, with `mine=lambda user_id: ReviewBatch.submitted_by_fk == user_id`.
+The two-person workflow (app/reviews.py) has a 科长 wait for the batches submitted for
+approval by someone else (待审核; their own too with REVIEW_SELF_APPROVAL) and for the
+approved ones to publish; a clerk for the batches returned (退回) to them, who submitted them,
+and, with the other clerks, for the drafts of a later revision (withdrawn for correction).
 """
 from __future__ import annotations
 
@@ -14,8 +13,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..lists.agencies import BATCH_APPROVED, BATCH_DRAFT, Review, ReviewBatch
-from .security import PERM_PUBLISH, has_permission
+from ..lists.agencies import BATCH_APPROVED, BATCH_DRAFT, BATCH_SUBMITTED, Review, ReviewBatch
+from ..reviews import awaiting_approval_by, returned_to
+from .security import PERM_PUBLISH, PERM_SUBMIT, has_permission
 
 PERM_EDIT_REVIEWS = ("can_edit", "ReviewsView")
 
@@ -60,8 +60,10 @@ class BatchQueue:
 
 
 QUEUES: dict[str, BatchQueue] = {q.name: q for q in (
-    BatchQueue("to_approve", "待审核通过的盲审批次", BATCH_DRAFT, PERM_PUBLISH),
+    BatchQueue("to_approve", "待审核的盲审批次", BATCH_SUBMITTED, PERM_PUBLISH,
+               where=awaiting_approval_by),
     BatchQueue("to_publish", "已审核待发布的盲审批次", BATCH_APPROVED, PERM_PUBLISH),
+    BatchQueue("returned", "退回给我修改的盲审批次", BATCH_DRAFT, PERM_SUBMIT, where=returned_to),
     BatchQueue("to_correct", "撤回修订、待更正的盲审批次", BATCH_DRAFT, PERM_EDIT_REVIEWS,
                where=lambda _user: ReviewBatch.revision > 1, unless=PERM_PUBLISH),
 )}

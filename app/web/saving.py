@@ -22,10 +22,16 @@ class RecordWrites:
         fab_baseviews.get_filter_args(self._filters, disallow_if_not_in_search=False)
         return self._filters.get_relation_cols()
 
+    def prefill_add(self, form, exclude_cols) -> None:
+        """What a new record's form starts with (SheetView: a link's prefill)."""
+
     def _add(self):
-        if request.method != "POST":
-            return super()._add()
         exclude_cols = self._form_context()
+        if request.method != "POST":  # FAB's own GET, with the prefill
+            form = self.add_form.refresh()
+            self.prefill_add(form, exclude_cols)
+            self.update_redirect()
+            return self._get_add_widget(form=form, exclude_cols=exclude_cols)
         form = self.add_form.refresh()
         self._fill_form_exclude_cols(exclude_cols, form)
         form.validate()

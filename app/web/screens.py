@@ -32,6 +32,7 @@ from .fab_fixes import PAGE_SIZE, get_page_args, get_page_size_args
 from .filters import PerRequestFilters, apply_filter_args, checked_filters
 from .forms import build_form, edit_form, search_extra_fields
 from .history import record_history
+from .links import link_formatters, linking_children, prefill_add, start_links
 from .list_page import ListPage, column_classes, one_status
 from .presets import PresetFilters, with_preset
 from .saving import RecordWrites
@@ -106,6 +107,13 @@ class SheetView(ListPage, RecordWrites, PresetFilters, PerRequestFilters, ModelV
                 for label, method in self.row_links.values()
                 if has_permission((f"can_{method}", self.class_permission_name))]
 
+    def start_links(self, pk) -> list[tuple[str, str]]:
+        """(label, url) of the add forms of other lists that link to this record (发起警示约谈)."""
+        return start_links(self.sheet, pk)
+
+    def prefill_add(self, form, exclude_cols) -> None:
+        prefill_add(self, form, exclude_cols)
+
 
 class PowersView(SheetView):
     """行政权力清单, with "一项一表": one power, all its fields and its duties, printable."""
@@ -152,6 +160,8 @@ def build_view(sheet: Sheet) -> type[SheetView]:
     base = VIEW_CLASSES.get(sheet.slug, SheetView)
     labels = labels_of(sheet)
     fields = screen_fields(sheet)
+    links = list(sheet.links)  # Sheet.links: on the screens only, after the columns
+    labels.update({name: link.label for name, link in sheet.links.items()})
     derived = derived_fields(sheet)
     stored = {c.field: c for c in sheet.stored}
 
@@ -166,6 +176,7 @@ def build_view(sheet: Sheet) -> type[SheetView]:
     formatters.update({n: yes_no for n in derived if is_hybrid(model, n)})
     formatters.update({k: _link_formatter(f"{name}View", label, method)
                        for k, (label, method) in base.row_links.items()})
+    formatters.update(link_formatters(sheet))
     datamodel = SheetInterface.for_sheet(sheet)
     datamodel.derived_columns = hybrids
     form = build_form(sheet, labels)
@@ -176,8 +187,9 @@ def build_view(sheet: Sheet) -> type[SheetView]:
         label_columns=labels, description_columns=descriptions(sheet),
         list_columns=list_columns, order_columns=order_columns,
         base_order=datamodel.default_order,
-        show_columns=shown_fields, column_classes=column_classes(sheet, list_columns),
-        add_columns=fields, edit_columns=fields, add_form=form, edit_form=edit_form(form),
+        show_columns=shown_fields + links, column_classes=column_classes(sheet, list_columns),
+        add_columns=fields + links, edit_columns=fields + links, add_form=form,
+        edit_form=edit_form(form),
         search_columns=search_fields(sheet),
         search_form_extra_fields=search_extra_fields(sheet, labels),
         formatters_columns=formatters, presets=dict(sheet.presets),
@@ -193,7 +205,8 @@ def register(appbuilder) -> None:
         view = built[sheet.slug][0]
         view.related_views = [
             built[child.slug][0] for child in sheets
-            if any(parent_sheet(child, rel) is sheet for rel in child.relations)]
+            if any(parent_sheet(child, rel) is sheet for rel in child.relations)
+            or any(c is child for c, _link in linking_children(sheet))]
     for sheet in sheets.menu():  # Sheet.menu_order: 权责清单, 专家库, 技术服务机构, 抵押金与保险
         view, api = built[sheet.slug]
         appbuilder.add_view(view, sheet.title, category=sheet.group or "清单",

@@ -4,9 +4,11 @@
 Role          may
 管理员         everything (FAB's admin role: every permission that exists), among it the
               操作日志 and 导出记录 (AuditLog, ExportLog: no other role has them)
-科员           list/show/add/edit/delete every list, the lists' API, import, export, undo an import
-科长           what a clerk may, plus publish review batches, see whole ID numbers, and
-              restore a record to an earlier version of its history (or bring a deleted one back)
+科员           list/show/add/edit/delete every list, the lists' API, import, export, undo an import,
+              submit a review batch for approval (提交审核)
+科长           what a clerk may, plus approve, return, publish and withdraw review batches (审核通过,
+              退回, 发布, 撤回修订), see whole ID numbers, and restore a record to an earlier
+              version of its history (or bring a deleted one back)
 只读           list/show every list (screens and API) and the review batches, and export lists
               without ID numbers
 公众           nothing yet (anonymous visitors; public pages come later)
@@ -31,9 +33,12 @@ PERM_IMPORT = ("can_import", "Lists")
 PERM_EXPORT = ("can_export", "Lists")
 PERM_UNDO = ("can_undo", "Lists")
 PERM_SEE_ID = ("can_see_id_numbers", "Lists")
-PERM_PUBLISH = ("can_publish", "ReviewBatches")
+PERM_PUBLISH = ("can_publish", "ReviewBatches")  # 审核通过, 退回, 发布, 撤回修订
+PERM_SUBMIT = ("can_submit", "ReviewBatches")    # 提交审核
 PERM_RESTORE = ("can_restore", "Lists")
-CODE_PERMISSIONS = (PERM_IMPORT, PERM_EXPORT, PERM_UNDO, PERM_SEE_ID, PERM_PUBLISH, PERM_RESTORE)
+CODE_PERMISSIONS = (PERM_IMPORT, PERM_EXPORT, PERM_UNDO, PERM_SEE_ID, PERM_PUBLISH, PERM_SUBMIT,
+                    PERM_RESTORE)
+BATCH_ACTIONS = (PERM_PUBLISH, PERM_SUBMIT)  # the 盲审批次 screen's writes
 
 ADMIN, CLERK, HEAD, READER, PUBLIC = "管理员", "科员", "科长", "只读", "公众"
 CODE_ROLES = (ADMIN, CLERK, HEAD, READER, PUBLIC)
@@ -211,7 +216,7 @@ def role_permissions(appbuilder) -> dict[str, set[tuple[str, str]]]:
     def is_import_screen(view):
         return type(view).__module__ == "app.web.imports"
 
-    def is_batches(view):  # 盲审批次: seen by all staff, its actions need PERM_PUBLISH
+    def is_batches(view):  # 盲审批次: seen by all staff; its actions are BATCH_ACTIONS
         return view.class_permission_name == PERM_PUBLISH[1]
 
     read, write = set(), set()
@@ -221,7 +226,7 @@ def role_permissions(appbuilder) -> dict[str, set[tuple[str, str]]]:
                 (write if p in WRITE_PERMISSIONS else read).add((p, view.class_permission_name))
         elif is_batches(view):
             read |= {(p, view.class_permission_name) for p in view.base_permissions
-                     if (p, view.class_permission_name) != PERM_PUBLISH}
+                     if (p, view.class_permission_name) not in BATCH_ACTIONS}
     imports = {(p, v.class_permission_name) for v in appbuilder.baseviews
                if is_import_screen(v) for p in v.base_permissions}
     menus = {("menu_access", m)
@@ -230,7 +235,8 @@ def role_permissions(appbuilder) -> dict[str, set[tuple[str, str]]]:
     own = _staff_self_service(appbuilder)
 
     reader = read | menus | own | {PERM_EXPORT}
-    clerk = reader | write | imports | import_menus | {PERM_IMPORT, PERM_EXPORT, PERM_UNDO}
+    clerk = reader | write | imports | import_menus | {PERM_IMPORT, PERM_EXPORT, PERM_UNDO,
+                                                       PERM_SUBMIT}
     head = clerk | {PERM_PUBLISH, PERM_SEE_ID, PERM_RESTORE}
     return {CLERK: clerk, HEAD: head, READER: reader, PUBLIC: set()}
 
