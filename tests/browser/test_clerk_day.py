@@ -53,7 +53,7 @@ def test_add_an_expert_with_a_wrong_id_number_then_fix_it(page):
     assert page.input_value("#name") == "钱多多"  # the rest kept
     assert page.input_value("#employer") == "上海示例化工有限公司"
     assert page.input_value("#term_ends_on") == "2025-12-31"
-    screenshot(page, "expert-form-error")
+    screenshot(page, "expert-form-error", full_page=False)
     axe_check(page)
     page.fill("#id_number", "310110197005050772")
     with page.expect_navigation():
@@ -75,7 +75,7 @@ def test_edit_an_expert_and_pick_a_date_with_the_picker(page):
     year, month = birth[:4], birth[5:7]
     assert picker.locator(".datepicker-switch").inner_text() == f"{year}年{month}月"
     assert picker.locator("th.dow").all_inner_texts()[:3] == ["一", "二", "三"]
-    screenshot(page, "date-picker")
+    screenshot(page, "date-picker", full_page=False)
     picker.locator("td.day:not(.old):not(.new)", has_text="15").first.click()
     assert page.input_value("#birth_date") == f"{year}-{month}-15"
     # A date entered without keystrokes (pasted) stays when the field loses focus.
@@ -97,6 +97,7 @@ def test_bulk_edit_a_filtered_selection(page):
     rows.nth(0).locator("input.qd-row-check").check()
     rows.nth(1).locator("input.qd-row-check").check()
     assert "2" in page.inner_text("#qd-bulk-selected")
+    screenshot(page, "experts-selection", full_page=False)
     axe_check(page)
     with page.expect_navigation():
         page.click("#qd-bulk-selected")

@@ -43,7 +43,7 @@ def test_upload_preview_errors_import_and_undo(page):
     assert page.is_disabled("#confirm-form button[type=submit]")
     new_row = page.locator("tr[data-action=create]").first
     assert "姓名" in new_row.locator(".qd-values").inner_text()  # new records show values
-    screenshot(page, "import-preview")
+    screenshot(page, "import-preview", full_page=False)
     axe_check(page)
     with page.expect_navigation():
         page.click("#counts >> text=错误")
@@ -76,7 +76,7 @@ def test_upload_preview_errors_import_and_undo(page):
     assert "experts_2015.xlsx" in page.inner_text("table.qd-list")
     axe_check(page)
     page.goto(batch_url)
-    screenshot(page, "import-batch")
+    screenshot(page, "import-batch", full_page=False)
     with page.expect_navigation():  # (the workflow branch adds a confirmation page)
         page.click("#undo-form button[type=submit]")
     assert "已撤销" in page.inner_text("main")
