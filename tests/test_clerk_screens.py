@@ -303,3 +303,24 @@ def test_pages_say_their_language_and_title(app, as_clerk):
     html = page(as_clerk, "/experts/list/")
     assert '<html lang="zh-CN">' in html and "<main" in html
     assert "<title>安全生产专家库 · " in html
+
+
+def test_a_role_saved_from_its_chinese_form_keeps_its_permissions(app, as_admin):
+    from app.web.security import sync_roles
+    with app.app_context():
+        role = app.appbuilder.sm.find_role("只读")
+        rid, before = role.id, sorted(pv.id for pv in role.permissions)
+    html = page(as_admin, f"/roles/edit/{rid}")
+    chosen = re.findall(r'<option selected value="(\d+)"|<option value="(\d+)" selected', html)
+    chosen = sorted(int(a or b) for a, b in chosen)
+    assert chosen == before
+    try:
+        resp = as_admin.post(f"/roles/edit/{rid}", data={"name": "只读",
+                                                          "permissions": chosen[:-1]})
+        assert resp.status_code == 302
+        with app.app_context():
+            role = app.appbuilder.sm.find_role("只读")
+            assert sorted(pv.id for pv in role.permissions) == before[:-1]
+    finally:
+        with app.app_context():
+            sync_roles()

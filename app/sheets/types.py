@@ -65,7 +65,7 @@ class ValueType:
     def describe_for_form(self) -> str:
         """The same help for a web form's field: no spreadsheet hints, nothing a dropdown or
         the date picker already shows ("" when there is nothing to add)."""
-        return "" if self.describe() == ValueType.word else self.describe()
+        return "" if self.describe() in (ValueType.word, self.word) else self.describe()
 
 
 class Text(ValueType):
@@ -311,6 +311,9 @@ class Phone(ValueType):
 
     def describe(self) -> str:
         return "手机号或 021-XXXXXXXX 座机"
+
+    def describe_for_form(self) -> str:
+        return "手机号或座机号码，如 13800000000、021-12345678"
 
 
 class Email(ValueType):

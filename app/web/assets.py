@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, request, session
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_login import current_user
 
@@ -35,6 +35,13 @@ def _ask_anonymous_to_log_in() -> None:
     denied = str(FLAMSG_ERR_SEC_ACCESS_DENIED)
     session["_flashes"] = [("info", LOGIN_FIRST) if message == denied else (category, message)
                            for category, message in session["_flashes"]]
+
+
+def login_redirect():
+    """For qingdan's own views outside FAB's permission checks: log in first, then back."""
+    flash(LOGIN_FIRST, "info")
+    auth_view = type(current_app.appbuilder.sm.auth_view).__name__
+    return redirect(url_for(f"{auth_view}.login", next=request.url))
 
 
 def register(app, login_endpoint: str) -> None:

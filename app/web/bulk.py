@@ -15,7 +15,7 @@ unique columns are not offered: one value for many records would collide.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_login import current_user
 
@@ -23,6 +23,7 @@ from ..sheets import records
 from ..sheets.declare import Problem, Sheet, sheets
 from ..sheets.records import Draft
 from ..sheets.rows import describe_key, stored_values, with_parent_columns
+from .assets import login_redirect
 from .columns import record_label, screen_fields, shown
 from .commands import web_actor
 from .screens import TEMPLATES, filtered_query, view_for
@@ -76,8 +77,7 @@ class BulkEditView(BaseView):
         return sheet, view
 
     def _login(self):
-        return redirect(url_for(f"{type(self.appbuilder.sm.auth_view).__name__}.login",
-                                next=request.url))
+        return login_redirect()
 
     def _selected(self, sheet: Sheet, args) -> tuple[list, bool]:
         """The records chosen (in the list's order) and whether there were more than allowed."""

@@ -29,6 +29,7 @@ from ..preferences import ExportChoice
 from ..sheets.declare import Col, Sheet, sheets
 from ..sheets.exporting import export_query, records_for_export
 from ..sheets.writer import write_export
+from .assets import login_redirect
 from .screens import TEMPLATES, filtered_query, view_for
 from .security import PERM_EXPORT, can_see_id_numbers, has_permission
 
@@ -85,8 +86,7 @@ class ExportColumnsView(BaseView):
     @expose("/<slug>", methods=["GET", "POST"])
     def choose(self, slug):
         if not current_user.is_authenticated:
-            return redirect(url_for(f"{type(self.appbuilder.sm.auth_view).__name__}.login",
-                                    next=request.url))
+            return login_redirect()
         sheet = self._sheet(slug)
         columns = offered(sheet)
         if request.method == "POST":

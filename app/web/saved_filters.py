@@ -20,6 +20,7 @@ from sqlalchemy import select
 from .. import db
 from ..preferences import SAVED_FILTER_NAME_MAX, SavedFilter
 from ..sheets.declare import sheets
+from .assets import login_redirect
 from .screens import TEMPLATES, view_for
 from .security import has_permission
 
@@ -57,8 +58,7 @@ class SavedFiltersView(BaseView):
     default_view = "list"
 
     def _login(self):
-        return redirect(url_for(f"{type(self.appbuilder.sm.auth_view).__name__}.login",
-                                next=request.url))
+        return login_redirect()
 
     @expose("/", methods=["GET"])
     def list(self):

@@ -134,8 +134,8 @@ def axe_check(page, *, impacts=("serious", "critical")) -> None:
         f"{v['id']} ({v['impact']}): {v['help']} ×{len(v['nodes'])}" for v in bad)
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

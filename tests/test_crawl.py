@@ -1,0 +1,114 @@
+"""A crawl of every screen as each role (issue 9): starting from the home page and following
+every link of the back office, no page shows an English label, the text `None` or FAB's
+`__None`, or refers to anything outside this server.
+
+Each kind of page (a list, a record's page, an edit form …) is opened a few times, not once
+per record: `/experts/show/3` and `/experts/show/4` are the same screen."""
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections import Counter
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import USERS, login
+
+from app import db
+
+SKIP = re.compile(r"/logout|/lang/|/delete/|/undo|/restore/|/api/|/swagger|/static/|/public"
+                  r"|/favicon|export|template|/file|errors\.xlsx|single-tables|\.xlsx|\.csv")
+SAME_SCREEN = re.compile(r"/\d+")
+PER_SCREEN = 2
+# Words a Chinese screen may show: the product's name, the language menu's own entry, file
+# formats and product names, demo accounts (user names and their e-mail addresses).
+ALLOWED = {"qingdan", "English", "xlsx", "xls", "csv", "Excel", "OpenAPI", "gunicorn",
+           *USERS, "example"}
+HIDDEN = re.compile(r"<script.*?</script>|<style.*?</style>|<head>.*?</head>", re.S)
+ATTRIBUTES = re.compile(r'(?:title|placeholder|aria-label|alt|data-confirm)="([^"]*)"')
+OUTSIDE = re.compile(r"""(?:src|href|action|data-url)\s*=\s*["'](?:https?:)?//(?!127\.0\.0\.1|"""
+                     r"""localhost)[^"']+|url\(\s*["']?(?:https?:)?//""", re.I)
+EMAILS_AND_URLS = re.compile(r"\S+@\S+|https?://\S+|/[\w/.\-?=&%]+|[\w\-]+\.(?:xlsx|xls|csv)\b"
+                             r"|\b[0-9a-f]{16,}\b")  # addresses, file names, SHA-256
+
+
+@pytest.fixture
+def seeded(app):
+    from app.seeding import load_seed
+    with app.app_context():
+        for _line in load_seed(force=True):
+            pass
+        db.session.remove()
+    return app
+
+
+def visible_text(page: str) -> str:
+    body = HIDDEN.sub(" ", page)
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", body))
+    return text + " " + " ".join(htmllib.unescape(a) for a in ATTRIBUTES.findall(body))
+
+
+def english_words(text: str) -> set[str]:
+    text = EMAILS_AND_URLS.sub(" ", text)
+    return {w for w in re.findall(r"[A-Za-z][A-Za-z']{2,}", text)
+            if w not in ALLOWED and not w.isupper()}
+
+
+def crawl(client) -> dict[str, str]:
+    """Every page reachable from the home page (each kind of screen a few times)."""
+    pages, queue, seen = {}, ["/"], set()
+    screens: Counter = Counter()
+    while queue:
+        url = queue.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        resp = client.get(url)
+        if resp.status_code in (301, 302, 303):
+            continue
+        assert resp.status_code in (200, 403, 404), (url, resp.status_code)
+        if "text/html" not in resp.content_type:
+            continue
+        page = resp.get_data(as_text=True)
+        pages[url] = page
+        for href in re.findall(r'href="([^"#]+)"', page):
+            link = htmllib.unescape(href)
+            parts = urlsplit(link)
+            if parts.netloc or not parts.path.startswith("/") or SKIP.search(parts.path):
+                continue
+            screen = SAME_SCREEN.sub("/<n>", parts.path) + ("?" if parts.query else "")
+            if link in seen or screens[screen] >= PER_SCREEN:
+                continue
+            screens[screen] += 1
+            queue.append(link)
+    return pages
+
+
+@pytest.mark.parametrize("role", sorted(USERS))
+def test_every_screen_is_chinese_and_self_contained(seeded, role):
+    client = login(seeded.test_client(), role)
+    pages = crawl(client)
+    assert len(pages) > (60 if role == "admin" else 30), sorted(pages)
+    problems = []
+    for url, page in pages.items():
+        text = visible_text(page)
+        if "__None" in page:
+            problems.append((url, "__None"))
+        if re.search(r"\bNone\b", text):
+            problems.append((url, "None", re.search(r".{0,40}\bNone\b.{0,40}", text)[0]))
+        if english := english_words(text):
+            problems.append((url, "English", sorted(english)[:8]))
+        if outside := OUTSIDE.search(page):
+            problems.append((url, "outside", outside[0]))
+    assert problems == [], "\n".join(map(str, problems))
+
+
+def test_the_crawl_sees_what_it_looks_for():
+    """The checks above find what they look for (a crawl that passes must have looked)."""
+    assert english_words("Add Filter 新增") == {"Add", "Filter"}
+    assert english_words("联系 clerk@example.cn SHAJZJ-2015 xlsx /experts/list/") == set()
+    assert OUTSIDE.search('<script src="https://cdn.example.com/x.js">')
+    assert OUTSIDE.search('<link href="//fonts.googleapis.com/css">')
+    assert not OUTSIDE.search('<a href="http://127.0.0.1:5000/x">')
+    assert "None" in visible_text("<td>None</td>") and "x" not in visible_text(
+        "<script>x</script>")
