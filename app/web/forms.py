@@ -144,8 +144,20 @@ def _relation_field(sheet: Sheet, relation: str, label: str):
     def query_func():
         return current_app.appbuilder.session.query(target).order_by(*order).all()
 
-    return QuerySelectField(label, query_func=query_func, get_pk_func=lambda obj: obj.id,
-                            allow_blank=True, blank_text="请选择…", widget=Select2Widget())
+    return LinkSelectField(label, query_func=query_func, get_pk_func=lambda obj: obj.id,
+                           allow_blank=True, blank_text="请选择…", widget=Select2Widget())
+
+
+class LinkSelectField(QuerySelectField):
+    """FAB's dropdown of records, its empty choice an empty value (FAB sends "__None",
+    which a clerk then sees in the page and in messages)."""
+
+    def iter_choices(self):
+        for value, label, selected, *rest in super().iter_choices():
+            yield ("" if value == "__None" else value, label, selected, *rest)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(["__None" if v == "" else v for v in valuelist])
 
 
 class VersionField(HiddenField):
