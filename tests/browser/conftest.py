@@ -131,7 +131,8 @@ def axe_check(page, *, impacts=("serious", "critical")) -> None:
     results = Axe().run(page)
     bad = [v for v in results.response["violations"] if v.get("impact") in impacts]
     assert not bad, "accessibility: " + "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} ×{len(v['nodes'])}" for v in bad)
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(" ".join(n["target"]) for n in v["nodes"][:5]) for v in bad)
 
 
 def screenshot(page, name: str, *, full_page: bool = True) -> Path:

@@ -77,8 +77,13 @@ def test_upload_preview_errors_import_and_undo(page):
     axe_check(page)
     page.goto(batch_url)
     screenshot(page, "import-batch", full_page=False)
-    with page.expect_navigation():  # (the workflow branch adds a confirmation page)
+    with page.expect_navigation():
         page.click("#undo-form button[type=submit]")
+    # It asks first, saying what the undo will do; nothing is undone yet.
+    assert "这 40 条记录回到本次导入之前的样子" in page.inner_text("#effect")
+    axe_check(page)
+    with page.expect_navigation():
+        page.click("#confirm-form button[type=submit]")
     assert "已撤销" in page.inner_text("main")
     assert page.inner_text("#undone").strip().startswith("是")
     axe_check(page)
