@@ -109,6 +109,8 @@ QINGDAN_MAX_OPEN_DRAFTS = int(os.environ.get("QINGDAN_MAX_OPEN_DRAFTS", "5"))
 # A value longer than this is cut (…) in previews; the error workbook keeps it whole.
 QINGDAN_PREVIEW_MAX_CHARS = int(os.environ.get("QINGDAN_PREVIEW_MAX_CHARS", "200"))
 QINGDAN_SEED_ON_FIRST_START = ENV == "development"
+# Records one bulk edit (批量修改) may change; a larger filtered list is done in parts.
+QINGDAN_BULK_MAX_ROWS = int(os.environ.get("QINGDAN_BULK_MAX_ROWS", "500"))
 
 # Background jobs (app/jobs.py): where they run — inline (in the request), thread (in the app
 # process: the embedded default) or rq (RQ workers on Redis: production with several
