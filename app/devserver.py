@@ -26,6 +26,7 @@ def configure_logging(stream=None) -> logging.Logger:
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    logger.disabled = False  # Alembic's fileConfig (db upgrade on first start) disables it
     return logger
 
 

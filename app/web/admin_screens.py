@@ -32,6 +32,7 @@ ACTIONS = {
     "resetpasswords": "重设他人密码", "userinfoedit": "编辑个人信息", "copyrole": "复制角色",
     "menu_access": "菜单", "can_this_form_get": "打开表单", "can_this_form_post": "提交表单",
     "can_download": "下载", "unlock": "解锁账号", "can_upload": "上传",
+    "download": "下载文件", "can_submit": "提交审核", "submit": "提交审核",
 }
 # FAB's own screens and the code-defined view-menus, by their permission name.
 SCREENS = {
