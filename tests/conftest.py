@@ -65,12 +65,26 @@ def _create_database(kind: str, tmp_dir: Path) -> tuple[str, callable]:
     return _server_url(kind, name), drop
 
 
-@pytest.fixture(scope="session", params=DATABASES)
-def app(request, tmp_path_factory):
+def prepare_database(application) -> None:
+    """The schema, the code-defined roles and the test users (USERS, PASSWORD)."""
     from flask_migrate import upgrade
 
-    from app import create_app, db
+    from app import db
     from app.web.security import sync_roles
+    with application.app_context():
+        upgrade()
+        sync_roles()
+        sm = application.appbuilder.sm
+        for username, role in USERS.items():
+            sm.add_user(username, username, "测试", f"{username}@example.cn",
+                        sm.find_role(role), password=PASSWORD)
+        db.session.commit()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def app(request, tmp_path_factory):
+
+    from app import create_app, db
 
     kind = request.param
     url, drop = _create_database(kind, tmp_path_factory.mktemp(kind))
@@ -83,14 +97,7 @@ def app(request, tmp_path_factory):
         "QINGDAN_SEED_ON_FIRST_START": False,
         "QINGDAN_DB_KIND": kind,
     })
-    with application.app_context():
-        upgrade()
-        sync_roles()
-        sm = application.appbuilder.sm
-        for username, role in USERS.items():
-            sm.add_user(username, username, "测试", f"{username}@example.cn",
-                        sm.find_role(role), password=PASSWORD)
-        db.session.commit()
+    prepare_database(application)
     yield application
     with application.app_context():
         db.session.remove()

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD, USERS
+from conftest import PASSWORD, prepare_database
 
 CHROMIUM = os.environ.get("QINGDAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -32,12 +32,10 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The back office on a real HTTP server (threads, as gunicorn's gthread would)."""
-    from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
     from app import create_app, db
     from app.seeding import load_seed
-    from app.web.security import sync_roles
 
     folder = tmp_path_factory.mktemp("browser")
     application = create_app({
@@ -46,14 +44,8 @@ def live_server(tmp_path_factory):
         "RATELIMIT_ENABLED": False,
         "QINGDAN_SEED_ON_FIRST_START": False,
     })
+    prepare_database(application)
     with application.app_context():
-        upgrade()
-        sync_roles()
-        sm = application.appbuilder.sm
-        for username, role in USERS.items():
-            sm.add_user(username, username, "测试", f"{username}@example.cn",
-                        sm.find_role(role), password=PASSWORD)
-        db.session.commit()
         for _line in load_seed():
             pass
         db.session.remove()
