@@ -17,10 +17,11 @@ A1-10 < A10-01, as in ASCII). A person's name reads its surname as a surname (�
 """
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 
 import sqlalchemy as sa
-from pypinyin import Style, lazy_pinyin
 
 from . import types as t
 
@@ -34,6 +35,16 @@ SURNAMES = {"曾": "zeng1", "单": "shan4", "解": "xie4", "仇": "qiu2", "朴":
             "员": "yun4", "尉": "yu4", "万俟": "mo4qi2", "长孙": "zhang3sun1", "句": "gou1",
             "种": "chong2", "秘": "bi4", "折": "she2", "召": "shao4", "黑": "he4", "重": "chong2",
             "繁": "po2", "柏": "bai3", "薄": "bo2"}
+_SURNAMES_LONGEST_FIRST = sorted(SURNAMES, key=len, reverse=True)
+
+# pypinyin's own range of Chinese characters (pypinyin.constants.RE_HANS, unanchored). The
+# library itself is imported on first use: loading its dictionaries costs a second or two,
+# which a command that never sorts (or the app's start-up) should not pay.
+_HANS = re.compile(
+    "([\u3007\ue815-\ue864\ufa18\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0002A6DF\U0002A703-\U0002B73F\U0002B740-\U0002B81D"
+    "\U0002B825-\U0002BF6E\U0002C029-\U0002CE93\U0002D016\U0002D11B-\U0002EBD9"
+    "\U0002F80A-\U0002FA1F\U00030000-\U0003134A\U00031350-\U00032389]+)")
 
 
 def _code(ch: str) -> str:
@@ -44,28 +55,69 @@ def _code(ch: str) -> str:
     return "00"
 
 
+class _Codes(dict):
+    """str.translate table: every character to its code, worked out once per character."""
+
+    def __missing__(self, codepoint: int) -> str:
+        self[codepoint] = code = _code(chr(codepoint))
+        return code
+
+
+_CODES = _Codes()
+
+
 def _syllable(pinyin: str) -> str:
     """'he2' -> letters then the tone (01–05), which sorts below every letter."""
     if pinyin and pinyin[-1] in "12345" and pinyin[:-1].isalpha() and pinyin[:-1].isascii():
-        return "".join(_code(ch) for ch in pinyin[:-1]) + f"0{pinyin[-1]}"
-    return "".join(_code(ch) for ch in pinyin)
+        return pinyin[:-1].translate(_CODES) + f"0{pinyin[-1]}"
+    return pinyin.translate(_CODES)
 
 
+def _readings(text: str) -> list[str]:
+    from pypinyin import Style, lazy_pinyin
+    return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
+                       errors=lambda chars: list(chars))
+
+
+def _part_key(part: str) -> str:
+    return _syllable(part) if _is_pinyin(part) else part.translate(_CODES)
+
+
+@functools.lru_cache(maxsize=65536)
+def _char_key(ch: str) -> str:
+    return "".join(_part_key(p) for p in _readings(ch))
+
+
+@functools.lru_cache(maxsize=65536)
+def _run_key(run: str) -> str:
+    """The key of a run of Chinese characters. pypinyin reads a run character by character
+    unless a phrase of its dictionary occurs in it; only then is the run itself read (a
+    phrase decides a polyphone: 银行 is yín háng). The same key as reading the whole run,
+    at a fraction of the cost: names and employers are short runs that mostly hold none."""
+    if len(run) > 1:
+        from pypinyin.constants import PHRASES_DICT
+        n = len(run)
+        if any(run[i:j] in PHRASES_DICT for i in range(n - 1) for j in range(i + 2, n + 1)):
+            return "".join(_part_key(p) for p in _readings(run))
+    return "".join(_char_key(ch) for ch in run)
+
+
+@functools.lru_cache(maxsize=65536)
 def pinyin_key(text: str | None, *, person_name: bool = False) -> str | None:
-    """The sort key of a text (None for no text): digits only, see the module's docstring."""
+    """The sort key of a text (None for no text): digits only, see the module's docstring.
+    Cached: a list's texts repeat (employers, titles), and each key is a pure function."""
     if text is None or text == "":
         return None
     text = unicodedata.normalize("NFKC", str(text)).lower()
     head = ""
     if person_name:
-        for surname in sorted(SURNAMES, key=len, reverse=True):
+        for surname in _SURNAMES_LONGEST_FIRST:
             if text.startswith(surname):
                 head, text = _syllable_run(SURNAMES[surname]), text[len(surname):]
                 break
-    parts = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
-                        errors=lambda chars: list(chars))
-    key = head + "".join(_syllable(p) if _is_pinyin(p) else "".join(_code(c) for c in p)
-                         for p in parts)
+    parts = _HANS.split(text)  # other text, a run of Chinese, other text, ...
+    key = head + "".join(_run_key(p) if i % 2 else p.translate(_CODES)
+                         for i, p in enumerate(parts) if p)
     return key[:KEY_LENGTH]
 
 
