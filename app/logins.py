@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import db
 from .models import now
+from .settings import setting
 
 WEB, API, CLI = "web", "api", "cli"
 CHANNELS = {WEB: "网页", API: "API", CLI: "命令行"}
@@ -47,7 +48,8 @@ KINDS = {LOGIN: "登录成功", FAILURE: "密码错误", LOCKED: "账号锁定",
 # Why a session ended.
 ENDED_LOGOUT, ENDED_PASSWORD, ENDED_EXPIRED, ENDED_IDLE = "logout", "password", "expired", "idle"
 
-SEEN_EVERY = dt.timedelta(seconds=60)  # how often a busy session's last activity is written
+SEEN_EVERY = dt.timedelta(seconds=60)
+MIN_RECORD_DAYS = 180  # 网络安全法 第二十一条: network logs are kept six months or more  # how often a busy session's last activity is written
 
 
 class LoginSession(Model):
@@ -170,8 +172,21 @@ def start_session(user, channel: str) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(LoginSession(token_hash=_hash(token), user_id=user.id, channel=channel,
                                 ip=_ip()))
+    forget_old_logins()
     db.session.commit()
     return token
+
+
+def forget_old_logins() -> None:
+    """Remove login events and ended sessions older than LOGIN_RECORD_DAYS (at least
+    MIN_RECORD_DAYS): the record stays bounded. Run at each login, in its transaction; both
+    deletes use an index (the event's time; the sessions table holds only recent rows)."""
+    days = max(int(setting("LOGIN_RECORD_DAYS")), MIN_RECORD_DAYS)
+    cutoff = now() - dt.timedelta(days=days)
+    db.session.execute(sa.delete(LoginEvent).where(LoginEvent.happened_on < cutoff))
+    # A session not seen for that long has expired long since, whether or not it was marked.
+    db.session.execute(sa.delete(LoginSession).where(
+        sa.or_(LoginSession.ended_on < cutoff, LoginSession.seen_on < cutoff)))
 
 
 def _session(token: str | None) -> LoginSession | None:

@@ -58,6 +58,10 @@ DEFAULTS: dict[str, object] = {
     # 2.7 review batches: the one who submitted a batch (提交审核) may not also approve it
     # (审核通过) unless this is true: an office with one person who may approve.
     "REVIEW_SELF_APPROVAL": False,
+    # 登录记录 and ended login sessions are kept this many days, then removed (at each login).
+    # At least 180: 网络安全法 第二十一条 asks for network logs of six months or more; a
+    # smaller value is read as 180.
+    "LOGIN_RECORD_DAYS": 365,
 }
 
 

@@ -348,3 +348,49 @@ def test_cookie_forged_with_the_published_development_key_gets_nothing(monkeypat
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+# ---------------------------------------------------------------------------- retention
+def test_logins_older_than_the_kept_days_are_forgotten_at_the_next_login(app, person):
+    LoginEvent, LoginSession = _models()
+    days = app.extensions["qingdan.settings"]["LOGIN_RECORD_DAYS"]
+    assert days == 365  # the default: a year, over the six months 网络安全法 asks for
+    login_as(app, person)  # a session and a login event of today
+    uid = user_id(app, person)
+    long_ago = dt.datetime.now() - dt.timedelta(days=days + 1)
+    recently = dt.datetime.now() - dt.timedelta(days=days - 1)
+    with app.app_context():
+        for when, label in ((long_ago, "old"), (recently, "recent")):
+            db.session.add(LoginEvent(happened_on=when, account=person, user_id=uid,
+                                      kind="login", channel="web", detail=label))
+            db.session.add(LoginSession(token_hash=uuid.uuid4().hex, user_id=uid,
+                                        channel="web", created_on=when, seen_on=when,
+                                        ended_on=when, end_reason=label))
+        db.session.commit()
+    login_as(app, person)
+    with app.app_context():
+        details = {e.detail for e in db.session.query(LoginEvent).filter_by(user_id=uid)}
+        reasons = {s.end_reason for s in db.session.query(LoginSession).filter_by(user_id=uid)}
+    assert "old" not in details and "recent" in details
+    assert "old" not in reasons and "recent" in reasons
+    assert None in reasons  # today's sessions, still open, are kept
+
+
+def test_a_kept_time_shorter_than_six_months_is_read_as_six_months(app, person):
+    LoginEvent, _ = _models()
+    uid = user_id(app, person)
+    with app.app_context():
+        db.session.add(LoginEvent(happened_on=dt.datetime.now() - dt.timedelta(days=100),
+                                  account=person, user_id=uid, kind="login", channel="web",
+                                  detail="hundred days"))
+        db.session.commit()
+    bound = app.extensions["qingdan.settings"]
+    saved = bound["LOGIN_RECORD_DAYS"]
+    bound["LOGIN_RECORD_DAYS"] = 30
+    try:
+        login_as(app, person)
+    finally:
+        bound["LOGIN_RECORD_DAYS"] = saved
+    with app.app_context():
+        assert db.session.query(LoginEvent).filter_by(
+            user_id=uid, detail="hundred days").count() == 1
