@@ -18,6 +18,10 @@ branch_labels = None
 depends_on = None
 
 
+def _has_index(table: str, name: str) -> bool:
+    return name in {i["name"] for i in sa.inspect(op.get_bind()).get_indexes(table)}
+
+
 def upgrade():
     with op.batch_alter_table('qd_change', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source', sa.String(length=20), nullable=False,
@@ -26,7 +30,8 @@ def upgrade():
         batch_op.add_column(sa.Column('reason', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('restored_version', sa.Integer(), nullable=True))
         batch_op.create_index('ix_qd_change_changed_on', ['changed_on'], unique=False)
-        batch_op.create_index('ix_qd_change_changed_by', ['changed_by_fk'], unique=False)
+        if not _has_index('qd_change', 'ix_qd_change_changed_by'):  # kept by a downgrade
+            batch_op.create_index('ix_qd_change_changed_by', ['changed_by_fk'], unique=False)
 
     change = sa.table('qd_change', sa.column('source', sa.String), sa.column('batch_id'),
                       sa.column('summary', sa.Text))
