@@ -126,10 +126,16 @@ def _print_report(plan, report, refused) -> None:
 
 @qingdan_cli.command("init")
 def init():
-    """同步角色与权限（每次部署后运行一次）。"""
+    """同步角色与权限，并按当前字典更新排序键（每次部署后运行一次）。"""
+    from . import db
+    from .sheets.sorting import refresh_choice_keys
     from .web.security import sync_roles
     sync_roles()
     click.echo("角色与权限已同步。", err=True)
+    changed = refresh_choice_keys(db.session)  # a dictionary setting may have changed
+    db.session.commit()
+    if changed:
+        click.echo(f"已按当前字典更新 {changed} 条记录的排序。", err=True)
 
 
 @qingdan_cli.command("seed")

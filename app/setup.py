@@ -22,6 +22,9 @@ def first_start() -> Iterator[str]:
     from .web.security import sync_roles
     upgrade()
     sync_roles()
+    from .sheets.sorting import refresh_choice_keys
+    refresh_choice_keys(db.session)  # as `flask qingdan init` does at a deploy
+    db.session.commit()
     sm = current_app.appbuilder.sm
     created = []
     for username, role, password in DEMO_USERS:

@@ -126,3 +126,31 @@ def test_the_trail_keeps_no_sort_keys(app, as_clerk):
     with app.app_context():
         snapshots = [c.before or c.after for c in db.session.query(Change)]
         assert snapshots and not any(k.endswith("_sort") for s in snapshots for k in s)
+
+
+def test_a_list_orders_its_dictionary_as_declared_and_follows_a_changed_dictionary(app, as_clerk):
+    """专业类别 leads the experts' order: by its place in EXPERT_SPECIALITIES, a stored key
+    (so a page is read from the order index); `flask qingdan init` re-reads the dictionary."""
+    from app.sheets.sorting import refresh_choice_keys
+    add(app, make_expert(1, name="何某", speciality="消防"),
+        make_expert(2, name="吴某", speciality="危险化学品"))
+    assert names_on_page(as_clerk, "/experts/list/") == ["吴", "何"]  # 危险化学品 comes first
+    bound = app.extensions["qingdan.settings"]
+    saved = bound["EXPERT_SPECIALITIES"]
+    bound["EXPERT_SPECIALITIES"] = ["消防", *[s for s in saved if s != "消防"]]
+    try:
+        with app.app_context():
+            assert refresh_choice_keys(db.session) == 2  # both moved
+            assert refresh_choice_keys(db.session) == 0  # and nothing is left to do
+            db.session.commit()
+        assert names_on_page(as_clerk, "/experts/list/") == ["何", "吴"]
+        result = app.test_cli_runner().invoke(args=["qingdan", "init"])
+        assert result.exit_code == 0, result.output
+    finally:
+        bound["EXPERT_SPECIALITIES"] = saved
+        with app.app_context():
+            refresh_choice_keys(db.session)
+            db.session.commit()
+    with app.app_context():
+        keys = dict(db.session.query(Expert.name, Expert.speciality_sort))
+    assert keys == {"何某": f"{saved.index('消防'):03d}", "吴某": "000"}

@@ -225,7 +225,7 @@ responsibilities = Sheet(
         Col("问责依据", "accountability_basis", LongText(), required=True,
             aliases=("追责依据",)),
     ],
-    order_by=("power_id", "stage_order", "seq"),
+    order_by=("power_id", "stage", "seq"),  # the stage in its procedure order
     search=("power", "stage", "responsible_unit"),
     list_fields=("power", "stage", "seq", "matter", "responsible_unit"),
     public=Public(("power.list_version", "power.code", "power.name", "stage", "seq", "matter",

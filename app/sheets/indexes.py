@@ -2,7 +2,9 @@
 
 A list screen at a million rows must not sort or scan the table for a page:
 - its default order (Sheet.order_by, then id, the tie-breaker of every page) has one
-  composite index, so page 1 and the ids of a deep page are read from the index alone;
+  composite index, so page 1 and the ids of a deep page are read from the index alone: on
+  the columns the order really sorts on (a text's pinyin key, an enumeration's dictionary
+  position: app/sheets/sorting.py);
 - every searched field (Sheet.search; a parent's foreign key for a searched relation) has
   one index `ix_<table>_<column>`, unless the key (a unique constraint) starts with it, or
   (but for free text) another index does:
@@ -92,16 +94,29 @@ def _free_text(sheet: Sheet, name: str) -> bool:
     return isinstance(kind, Text) and not isinstance(kind, LongText)
 
 
+def _order_columns(sheet: Sheet, table: sa.Table, name: str) -> list[sa.Column] | None:
+    """The columns ordering by `name` sorts on (app/sheets/sorting.py `order_expressions`):
+    a text's pinyin key then the text, an enumeration's dictionary position, or the column."""
+    from .sorting import choice_fields, key_name, sort_fields
+    if name in sort_fields(sheet):
+        return [table.c[key_name(name)], table.c[name]]
+    if name in choice_fields(sheet):
+        return [table.c[key_name(name)]]
+    column = _column(sheet, table, name)
+    return None if column is None else [column]
+
+
 def _order_index(sheet: Sheet, table: sa.Table, covered: set[str]) -> IndexSpec | None:
-    order = []
+    order, parts = [], 0
     for name in sheet.order_by:  # up to the first part that is not a column (an expression)
-        column = _column(sheet, table, name)
-        if column is None:
+        columns = _order_columns(sheet, table, name)
+        if columns is None:
             break
-        order.append(column)
+        order += columns
+        parts += 1
     if not order:
         return None
-    whole = len(order) == len(sheet.order_by)
+    whole = parts == len(sheet.order_by)
     if not whole and order[0].name in covered:
         return None  # only a prefix is indexable, and an index has it already
     if any(isinstance(uq, sa.UniqueConstraint) and [c.name for c in uq.columns] ==

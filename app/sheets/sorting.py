@@ -8,11 +8,17 @@ sealed (no model declares it) and written with the record on every path: the ORM
 for the record commands (app/sheets/records.py), `applying.row_values` for an import,
 the undo of an import. The audit trail does not keep it (it is derived, like the stamps).
 
+An enumeration in a list's own order (专业类别, 所在区, 资质类别 …) has a key too: its
+position in the dictionary ("000", "001", …), so that the declared order is read from one
+composite index (app/sheets/indexes.py) instead of sorting a million rows by a CASE. A
+dictionary that is a setting may change: `refresh_choice_keys` (run by `flask qingdan init`
+at every deploy) brings the stored positions up to date.
+
 The key is made of digits only, two per sound — so it sorts the same under every collation
 (none ignores or reorders digits): a syllable's letters, then its tone, which ends it
 (he² < heng²); digits and letters as themselves; punctuation and spaces lowest (A1-01 <
 A1-10 < A10-01, as in ASCII). A person's name reads its surname as a surname (曾 zēng,
-单 shàn). Enumerations need no key: they sort in the order their dictionary declares them
+单 shàn). Other enumerations sort by a CASE in the order their dictionary declares them
 (甲级, 乙级, 丙级; 在聘, 暂停, 终止).
 """
 from __future__ import annotations
@@ -135,6 +141,10 @@ def _is_pinyin(part: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- declaration
+CHOICE_KEY_LENGTH = 3
+UNKNOWN_CHOICE = "999"  # a value outside the dictionary (an old record): after every choice
+
+
 def sort_fields(sheet) -> tuple[str, ...]:
     """The text fields of a list that get a sort key: shown in its list or ordered by."""
     wanted = set(sheet.list_fields) | set(sheet.order_by)
@@ -142,27 +152,39 @@ def sort_fields(sheet) -> tuple[str, ...]:
                  if isinstance(c.type, t.Text) and not c.sensitive and c.field in wanted)
 
 
+def choice_fields(sheet) -> tuple[str, ...]:
+    """The enumerations of a list's own order: they get a key of their dictionary position."""
+    return tuple(c.field for c in sheet.stored
+                 if isinstance(c.type, t.Enum) and not c.sensitive and c.field in sheet.order_by)
+
+
+def keyed_fields(sheet) -> tuple[str, ...]:
+    return sort_fields(sheet) + choice_fields(sheet)
+
+
 def key_name(field: str) -> str:
     return field + SUFFIX
 
 
 def key_names(sheet) -> set[str]:
-    return {key_name(f) for f in sort_fields(sheet)}
+    return {key_name(f) for f in keyed_fields(sheet)}
 
 
 def add_sort_columns(sheet) -> None:
-    """Give the model a sort-key column for each of `sort_fields` (idempotent), and have the
-    ORM fill them on every flush."""
+    """Give the model a sort-key column for each of `keyed_fields` (idempotent), and have
+    the ORM fill them on every flush."""
     model = sheet.model
     table = model.__table__
     added = False
-    for field in sort_fields(sheet):
+    choices = set(choice_fields(sheet))
+    for field in keyed_fields(sheet):
         name = key_name(field)
         if name in table.c:
             continue
         if hasattr(model, name):
             raise ValueError(f"{sheet.slug}: {name!r} is taken: a sort key needs that name")
-        setattr(model, name, sa.Column(name, sa.String(KEY_LENGTH), nullable=True,
+        length = CHOICE_KEY_LENGTH if field in choices else KEY_LENGTH
+        setattr(model, name, sa.Column(name, sa.String(length), nullable=True,
                                        info={INFO_KEY: field}))
         added = True
     if added and not sa.event.contains(model, "before_insert", _fill_keys):
@@ -174,10 +196,23 @@ def _person(sheet, field: str) -> bool:
     return bool(getattr(sheet.column(field).type, "person_name", False))
 
 
+def choice_key(choices: list[str], value) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return f"{choices.index(value):0{CHOICE_KEY_LENGTH}d}"
+    except ValueError:
+        return UNKNOWN_CHOICE
+
+
 def sort_values(sheet, values: dict) -> dict:
-    """{key column: key} for the text fields among `values` (a record's, by field name)."""
-    return {key_name(f): pinyin_key(values[f], person_name=_person(sheet, f))
-            for f in sort_fields(sheet) if f in values}
+    """{key column: key} for the keyed fields among `values` (a record's, by field name)."""
+    out = {key_name(f): pinyin_key(values[f], person_name=_person(sheet, f))
+           for f in sort_fields(sheet) if f in values}
+    for f in choice_fields(sheet):
+        if f in values:
+            out[key_name(f)] = choice_key(sheet.column(f).type.choices, values[f])
+    return out
 
 
 def _fill_keys(_mapper, _connection, target) -> None:
@@ -185,9 +220,32 @@ def _fill_keys(_mapper, _connection, target) -> None:
     sheet = sheets.for_model(type(target))
     if sheet is None:
         return
-    for name, key in sort_values(sheet, {f: getattr(target, f) for f in sort_fields(sheet)}
+    for name, key in sort_values(sheet, {f: getattr(target, f) for f in keyed_fields(sheet)}
                                  ).items():
         setattr(target, name, key)
+
+
+def _choice_case(choices: list[str], attr):
+    return sa.case({v: f"{i:0{CHOICE_KEY_LENGTH}d}" for i, v in enumerate(choices)},
+                   value=attr, else_=UNKNOWN_CHOICE)
+
+
+def refresh_choice_keys(session) -> int:
+    """Bring every stored dictionary position up to date with the dictionaries as they are
+    now configured (a district added to DISTRICTS, say): one UPDATE per keyed enumeration,
+    touching only the rows whose key differs. The number of rows changed."""
+    from .declare import sheets
+    changed = 0
+    for sheet in sheets:
+        model = sheet.model
+        for f in choice_fields(sheet):
+            attr, key = getattr(model, f), getattr(model, key_name(f))
+            wanted = _choice_case(sheet.column(f).type.choices, attr)
+            stmt = (sa.update(model.__table__)
+                    .where(attr.is_not(None), sa.or_(key.is_(None), key != wanted))
+                    .values({key_name(f): wanted}))
+            changed += session.execute(stmt).rowcount or 0
+    return changed
 
 
 def is_sort_key(column) -> bool:
@@ -203,6 +261,8 @@ def order_expressions(sheet, name: str) -> list:
     attr = getattr(model, name)
     if name in sort_fields(sheet):
         return [getattr(model, key_name(name)), attr]
+    if name in choice_fields(sheet):
+        return [getattr(model, key_name(name))]
     stored = {c.field: c for c in sheet.stored}
     col = stored.get(name)
     if col is not None and isinstance(col.type, t.Enum):
