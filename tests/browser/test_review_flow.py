@@ -182,3 +182,13 @@ def test_the_top_menu_links_are_not_underlined(page):
     assert set(decorations) == {"none"}, decorations
     links.first.hover()
     assert links.first.evaluate("e => getComputedStyle(e).textDecorationLine") == "none"
+    # The menu's entries too, opened.
+    menu = page.locator("header.top .navbar-nav > li.dropdown", has_text="技术服务机构")
+    menu.locator("> a").click()
+    entries = menu.locator(".dropdown-menu a")
+    entries.first.wait_for(state="visible")
+    assert "盲审批次" in menu.locator(".dropdown-menu").inner_text()
+    entries.last.hover()
+    assert set(entries.evaluate_all(
+        "els => els.map(e => getComputedStyle(e).textDecorationLine)")) == {"none"}
+    screenshot(page, "top-menu", full_page=False)
