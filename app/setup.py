@@ -1,4 +1,5 @@
-"""First start of the embedded default: schema, roles, demo accounts, demo data."""
+"""First start of the embedded default: schema, roles, demo accounts, demo data (and one
+review batch published by the demo clerk and 科长, for the public pages)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,7 +8,7 @@ from flask import current_app
 from flask_migrate import upgrade
 
 from . import db
-from .seeding import lists_are_empty, load_seed
+from .seeding import lists_are_empty, load_seed, publish_demo_batch
 
 # Demo accounts of the embedded default only (never created in production).
 DEMO_USERS = [
@@ -36,6 +37,8 @@ def first_start() -> Iterator[str]:
     if current_app.config.get("QINGDAN_SEED_ON_FIRST_START") and lists_are_empty():
         yield "首次启动：导入演示数据……"
         yield from load_seed()
+        yield from publish_demo_batch(sm.find_user(username="clerk").id,
+                                      sm.find_user(username="head").id)
     yield "qingdan 已启动。演示账号（用户名 / 密码 / 角色）："
     for username, role, password in DEMO_USERS:
         yield f"  {username} / {password} / {role}"

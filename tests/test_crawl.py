@@ -1,6 +1,9 @@
 """A crawl of every screen as each role (issue 9): starting from the home page and following
 every link of the back office, no page shows an English label, the text `None` or FAB's
-`__None`, or refers to anything outside this server.
+`__None`, or refers to anything outside this server. The anonymous visitor's crawl starts from
+/public/ and follows every public link. The demo data's review batches are first put in each
+state of the workflow (published; withdrawn for correction; returned and submitted again),
+so that the batch screens, their confirmations and the public results are crawled in each.
 
 Each kind of page (a list, a record's page, an edit form …) is opened a few times, not once
 per record: `/experts/show/3` and `/experts/show/4` are the same screen."""
@@ -9,7 +12,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections import Counter
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from conftest import USERS, login
@@ -18,6 +21,8 @@ from app import db
 
 SKIP = re.compile(r"/logout|/lang/|/delete/|/undo|/restore/|/api/|/swagger|/static/|/public"
                   r"|/favicon|export|template|/file|errors\.xlsx|single-tables|\.xlsx|\.csv")
+# The visitor's crawl stays on /public/ and leaves out the downloads (Excel, CSV, JSON).
+PUBLIC_SKIP = re.compile(r"^(?!/public/)|\.(?:xlsx|csv|json)$|/openapi")
 SAME_SCREEN = re.compile(r"/\d+")
 PER_SCREEN = 2
 # Words a Chinese screen may show: the product's name, the language menu's own entry, file
@@ -28,16 +33,28 @@ HIDDEN = re.compile(r"<script.*?</script>|<style.*?</style>|<head>.*?</head>", r
 ATTRIBUTES = re.compile(r'(?:title|placeholder|aria-label|alt|data-confirm)="([^"]*)"')
 OUTSIDE = re.compile(r"""(?:src|href|action|data-url)\s*=\s*["'](?:https?:)?//(?!127\.0\.0\.1|"""
                      r"""localhost)[^"']+|url\(\s*["']?(?:https?:)?//""", re.I)
-EMAILS_AND_URLS = re.compile(r"\S+@\S+|https?://\S+|/[\w/.\-?=&%]+|[\w\-]+\.(?:xlsx|xls|csv)\b"
+EMAILS_AND_URLS = re.compile(r"\S+@\S+|https?://\S+|/[\w/.\-?=&%]+|[\w\-]+\.(?:xlsx|xls|csv|json)\b"
                              r"|\b[0-9a-f]{16,}\b")  # addresses, file names, SHA-256
 
 
 @pytest.fixture
 def seeded(app):
-    from app.seeding import load_seed
+    from app import reviews
+    from app.seeding import load_seed, publish_demo_batch
     with app.app_context():
         for _line in load_seed(force=True):
             pass
+        clerk, head = (app.appbuilder.sm.find_user(n).id for n in ("clerk", "head"))
+        list(publish_demo_batch(clerk, head))  # 2016年第1期安全评价报告: 已发布
+        corrected = (2016, 2, "安全评价报告")  # 第1版 withdrawn: a 第2版 草稿
+        reviews.submit(db.session, corrected, clerk)
+        reviews.approve(db.session, corrected, head)
+        reviews.publish(db.session, corrected, head)
+        reviews.withdraw(db.session, corrected, head, "得分录入有误")
+        returned = (2016, 1, "职业卫生评价报告")  # returned once, 待审核 again
+        reviews.submit(db.session, returned, clerk)
+        reviews.send_back(db.session, returned, head, "请核对现场核查结论")
+        reviews.submit(db.session, returned, clerk)
         db.session.remove()
     return app
 
@@ -54,9 +71,9 @@ def english_words(text: str) -> set[str]:
             if w not in ALLOWED and not w.isupper()}
 
 
-def crawl(client) -> dict[str, str]:
-    """Every page reachable from the home page (each kind of screen a few times)."""
-    pages, queue, seen = {}, ["/"], set()
+def crawl(client, start: str = "/", skip: re.Pattern = SKIP) -> dict[str, str]:
+    """Every page reachable from `start` (each kind of screen a few times)."""
+    pages, queue, seen = {}, [start], set()
     screens: Counter = Counter()
     while queue:
         url = queue.pop(0)
@@ -74,7 +91,7 @@ def crawl(client) -> dict[str, str]:
         for href in re.findall(r'href="([^"#]+)"', page):
             link = htmllib.unescape(href)
             parts = urlsplit(link)
-            if parts.netloc or not parts.path.startswith("/") or SKIP.search(parts.path):
+            if parts.netloc or not parts.path.startswith("/") or skip.search(parts.path):
                 continue
             screen = SAME_SCREEN.sub("/<n>", parts.path) + ("?" if parts.query else "")
             if link in seen or screens[screen] >= PER_SCREEN:
@@ -84,11 +101,7 @@ def crawl(client) -> dict[str, str]:
     return pages
 
 
-@pytest.mark.parametrize("role", sorted(USERS))
-def test_every_screen_is_chinese_and_self_contained(seeded, role):
-    client = login(seeded.test_client(), role)
-    pages = crawl(client)
-    assert len(pages) > (60 if role == "admin" else 30), sorted(pages)
+def problems_of(pages: dict[str, str]) -> list[tuple]:
     problems = []
     for url, page in pages.items():
         text = visible_text(page)
@@ -100,6 +113,41 @@ def test_every_screen_is_chinese_and_self_contained(seeded, role):
             problems.append((url, "English", sorted(english)[:8]))
         if outside := OUTSIDE.search(page):
             problems.append((url, "outside", outside[0]))
+    return problems
+
+
+@pytest.mark.parametrize("role", sorted(USERS))
+def test_every_screen_is_chinese_and_self_contained(seeded, role):
+    client = login(seeded.test_client(), role)
+    pages = crawl(client)
+    assert len(pages) > (60 if role == "admin" else 30), sorted(pages)
+    # The batch screens were reached, in each state, with their confirmations.
+    batches = [u for u in pages if u.startswith("/review-batches/")]
+    shown = {unquote(u) for u in batches if re.fullmatch(r"/review-batches/\d+/\d+/[^/]+", u)}
+    assert {"/review-batches/2016/1/安全评价报告", "/review-batches/2016/1/职业卫生评价报告"} \
+        <= shown, batches
+    if role in ("clerk", "head"):
+        assert any(u.endswith("/submit") for u in batches), batches
+    if role == "head":  # (发布's confirmation is the browser's: tests/browser/test_review_flow.py)
+        assert {"submit", "approve", "withdraw", "send_back"} <= {
+            u.rsplit("/", 1)[1] for u in batches}, batches
+    problems = problems_of(pages)
+    assert problems == [], "\n".join(map(str, problems))
+
+
+def test_every_public_page_is_chinese_and_self_contained(seeded):
+    """The anonymous visitor's crawl: from /public/, every public link (downloads aside)."""
+    pages = crawl(seeded.test_client(), start="/public/", skip=PUBLIC_SKIP)
+    assert all(u.startswith("/public/") for u in pages), sorted(pages)
+    assert len(pages) > 15, sorted(pages)
+    results = [u for u in pages if u.startswith("/public/reviews/")]
+    # The published batch, the withdrawn one, and its withdrawn revision 1.
+    assert any(u.endswith("/r1") for u in results), results
+    assert len([u for u in results if u.endswith("/")]) >= 3, results
+    for screen in ("/public/powers/", "/public/agencies/", "/public/data/"):
+        assert screen in pages, sorted(pages)
+    assert any(re.fullmatch(r"/public/powers/\d+", u) for u in pages), sorted(pages)
+    problems = problems_of(pages)
     assert problems == [], "\n".join(map(str, problems))
 
 

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import login
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from sqlalchemy import func, select
 
@@ -182,3 +183,38 @@ def test_load_seed_fills_every_list_and_is_idempotent(session, expected):
     for sheet in sheets:
         assert sorted(session.execute(select(sheet.model.id, sheet.model.version)).all()) \
             == versions[sheet.slug], sheet.slug
+
+
+# ---------------------------------------------------------------------------- first start
+def test_first_start_publishes_one_demo_batch_through_the_workflow(app, monkeypatch):
+    from app import db
+    from app.lists.agencies import BATCH_DRAFT, BATCH_PUBLISHED, ReviewBatch
+    from app.publications import Publication
+    from app.seeding import DEMO_BATCH
+    from app.setup import first_start
+    monkeypatch.setitem(app.config, "QINGDAN_SEED_ON_FIRST_START", True)
+    with app.app_context():
+        lines = list(first_start())
+        assert "2016年第1期安全评价报告已提交审核、审核通过并发布（演示）" in "".join(lines)
+        batches = db.session.scalars(select(ReviewBatch)).all()
+        assert [(b.key, b.status) for b in batches] == [(DEMO_BATCH, BATCH_PUBLISHED)]
+        batch = batches[0]
+        # Two people, as the workflow asks: the demo clerk submitted, the demo 科长 approved.
+        assert batch.submitted_by.username == "clerk"
+        assert batch.approved_by.username == batch.published_by.username == "head"
+        assert [e["event"] for e in batch.history] == ["提交审核", "审核通过", "发布"]
+        publication = db.session.scalars(select(Publication)).one()
+        reports = db.session.scalar(select(func.count()).select_from(Review).where(
+            Review.year == 2016, Review.period == 1, Review.category == "安全评价报告"))
+        assert publication.reports == reports > 0
+        # A second start changes nothing.
+        changes = _count(db.session, Change)
+        assert not any("发布" in line for line in first_start())
+        assert _count(db.session, Change) == changes
+        assert _count(db.session, Publication) == 1
+        db.session.remove()
+    page = app.test_client().get("/public/reviews/").get_data(as_text=True)
+    assert "2016年第1期安全评价报告" in page and "尚无已发布" not in page
+    # The other batches stay drafts for the clerk to submit.
+    screen = login(app.test_client(), "clerk").get("/review-batches/").get_data(as_text=True)
+    assert screen.count(f"<td class=\"status\">{BATCH_DRAFT}</td>") == 2

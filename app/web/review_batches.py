@@ -124,12 +124,18 @@ def action_url(row, action: str) -> str:
 
 
 def _reviews_url(row) -> str | None:
-    """The reviews list filtered to this batch."""
-    try:
-        return url_for("ReviewsView.list", _flt_0_year=row.year, _flt_0_period=row.period,
-                       _flt_0_category=row.category)
-    except Exception:
+    """The reviews list filtered to this batch: 年度, 期次 and 盲审类别 each 等于 (FAB's filter
+    argument names the filter by its index among the column's filters)."""
+    view = next((v for v in current_app.appbuilder.baseviews
+                 if type(v).__name__ == "ReviewsView"), None)
+    if view is None:
         return None
+    args = {}
+    for column in ("year", "period", "category"):
+        kinds = [type(f).__name__ for f in view._filters._search_filters.get(column, [])]
+        index = kinds.index("FilterEqual") if "FilterEqual" in kinds else 0
+        args[f"_flt_{index}_{column}"] = getattr(row, column)
+    return url_for("ReviewsView.list", **args)
 
 
 def _public_url(row, revision: int) -> str | None:

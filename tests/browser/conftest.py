@@ -1,5 +1,6 @@
 """Real-browser tests: Debian's Chromium driven by Playwright, against the app served on
-127.0.0.1 by a real HTTP server, on SQLite with the demo data of seed/.
+127.0.0.1 by a real HTTP server, on SQLite with the demo data of seed/ as a first start
+leaves it (2016年第1期安全评价报告 published, the other review batches drafts).
 
 Every page a test opens is watched: a request to any host but 127.0.0.1 is blocked and
 fails the test, and so does an error on the page's console or an uncaught script error.
@@ -35,7 +36,7 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     from app import create_app, db
-    from app.seeding import load_seed
+    from app.seeding import load_seed, publish_demo_batch
 
     folder = tmp_path_factory.mktemp("browser")
     application = create_app({
@@ -48,6 +49,9 @@ def live_server(tmp_path_factory):
     with application.app_context():
         for _line in load_seed():
             pass
+        # As a first start does it: the demo batch published by the clerk and the 科长.
+        sm = application.appbuilder.sm
+        list(publish_demo_batch(sm.find_user("clerk").id, sm.find_user("head").id))
         db.session.remove()
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -115,6 +119,11 @@ def log_in(page, username: str) -> None:
     page.click("[type=submit]")
     page.wait_for_load_state("networkidle")
     assert "/login" not in page.url, f"login as {username} failed: {page.url}"
+
+
+def log_out(page) -> None:
+    page.goto("/logout/")
+    page.wait_for_load_state("networkidle")
 
 
 def axe_check(page, *, impacts=("serious", "critical")) -> None:
