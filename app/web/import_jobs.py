@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, url_for
 from sqlalchemy import delete, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import db, jobs
@@ -124,7 +124,11 @@ def plan_job(job, progress) -> jobs.JobResult:
         db.session.execute(delete(ImportDraft).where(ImportDraft.id == draft.id))
         db.session.commit()
         raise jobs.JobFailed(str(exc)) from exc
-    _keep(draft, plan, report)  # committed with the job's state (jobs.run)
+    try:
+        _keep(draft, plan, report)  # committed with the job's state (jobs.run)
+    except (StaleDataError, IntegrityError) as exc:  # the draft was discarded meanwhile
+        db.session.rollback()
+        raise jobs.JobFailed(GONE) from exc
     return jobs.JobResult(message=f"「{draft.file_name}」已读取并检查完毕，请核对预览后确认导入。",
                           outcome={"draft_id": draft.id})
 
