@@ -114,7 +114,8 @@ QINGDAN_BULK_MAX_ROWS = int(os.environ.get("QINGDAN_BULK_MAX_ROWS", "500"))
 
 # Background jobs (app/jobs.py): where they run — inline (in the request), thread (in the app
 # process: the embedded default) or rq (RQ workers on Redis: production with several
-# processes or hosts). Exports of more than QINGDAN_EXPORT_JOB_ROWS rows run as jobs.
+# processes or hosts). Exports of more than QINGDAN_EXPORT_JOB_ROWS rows run as jobs, and so do
+# imports of files above QINGDAN_IMPORT_JOB_KB.
 QINGDAN_JOBS = os.environ.get("QINGDAN_JOBS", "thread")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 QINGDAN_JOB_QUEUE = os.environ.get("QINGDAN_JOB_QUEUE", "qingdan")
@@ -122,6 +123,9 @@ QINGDAN_JOB_TIMEOUT = int(os.environ.get("QINGDAN_JOB_TIMEOUT", "3600"))        
 QINGDAN_JOB_STALE_SECONDS = int(os.environ.get("QINGDAN_JOB_STALE_SECONDS", "300"))
 QINGDAN_JOB_KEEP_HOURS = int(os.environ.get("QINGDAN_JOB_KEEP_HOURS", "24"))
 QINGDAN_EXPORT_JOB_ROWS = int(os.environ.get("QINGDAN_EXPORT_JOB_ROWS", "20000"))
+# Uploaded files above this size are planned (preview) and confirmed (import) as jobs: about
+# 5,000 rows of a typical list, a second or two of work in a request.
+QINGDAN_IMPORT_JOB_KB = int(os.environ.get("QINGDAN_IMPORT_JOB_KB", "256"))
 
 # List screens (app/web/paging.py): a table the database estimates above this many rows is
 # counted by that estimate (约 N) when unfiltered, and filtered counts stop at the cap (超过 N).

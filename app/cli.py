@@ -76,7 +76,7 @@ def import_(slug, file, dry_run, valid_only, complete, as_json, errors_out):
                     max_rows=current_app.config["QINGDAN_MAX_ROWS"])
     try:
         plan = build_plan(sheet, data, file, session=db.session, complete=complete,
-                          valid_only=valid_only, limits=limits)
+                          valid_only=valid_only, limits=limits, progress=_progress())
     except UnreadableFile as exc:
         if as_json:
             click.echo(json.dumps({"error": str(exc)}, ensure_ascii=False))
@@ -91,7 +91,8 @@ def import_(slug, file, dry_run, valid_only, complete, as_json, errors_out):
     refused = None
     if not dry_run and plan.writable:
         try:
-            apply_plan(plan, session=db.session, source="cli", data=data)
+            apply_plan(plan, session=db.session, source="cli", data=data,
+                       progress=_progress())
             written = True
         except (StalePlan, ImportRefused) as exc:
             refused = str(exc)
@@ -101,6 +102,22 @@ def import_(slug, file, dry_run, valid_only, complete, as_json, errors_out):
     else:
         _print_report(plan, report, refused)
     sys.exit(1 if plan.errors or refused else 0)
+
+
+def _progress():
+    """The engine's progress on stderr, for someone watching a terminal (not in scripts)."""
+    if not sys.stderr.isatty():
+        return None
+    labels = {"read": "读取", "check": "检查", "write": "写入"}
+    last = []
+
+    def report(phase, done, total):
+        if total is None or last == [phase, done]:
+            return
+        last[:] = [phase, done]
+        counted = f"第 {done} / {total} 步" if phase == "check" else f"{done:,} / {total:,}"
+        click.echo(f"{labels.get(phase, phase)}：{counted}", err=True)
+    return report
 
 
 def _print_report(plan, report, refused) -> None:

@@ -1,5 +1,5 @@
-"""Background jobs with progress: work too long for a request (a large export; later the
-planning of a large import) runs as a job the clerk can leave and come back to.
+"""Background jobs with progress: work too long for a request (a large export, the planning
+and the confirming of a large import) runs as a job the clerk can leave and come back to.
 
 The job's state lives in the database (qd_job; its result file in qd_job_chunk), so any app
 process can show it. Where a job runs is configuration (config.py, QINGDAN_JOBS):
@@ -11,11 +11,13 @@ process can show it. Where a job runs is configuration (config.py, QINGDAN_JOBS)
            qingdan` (README)
 
 A job is a function registered with @kind("name"): it gets the Job row and a `progress`
-callback, and returns a JobResult (a file) or raises JobFailed with a Chinese reason. The
-runner claims the job (queued -> running, once, whoever delivers it), records progress with
-a heartbeat in short transactions of their own, and writes the result and the final state
-in one transaction: a job killed halfway leaves no partial result. A running job whose
-heartbeat stops (its process killed, the machine restarted) is reported failed.
+callback, and returns a JobResult (a file, or an outcome for the screens: the draft planned,
+the batch written) or raises JobFailed with a Chinese reason. The runner claims the job
+(queued -> running, once, whoever delivers it), records progress (per phase: read, check,
+write) with a heartbeat in short transactions of their own, and writes the result and the
+final state in one transaction: a job killed halfway leaves no partial result. A job whose
+work commits itself (an import) marks itself done in that commit (done_on_commit). A running
+job whose heartbeat stops (its process killed, the machine restarted) is reported failed.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import IO
 
 from flask import current_app
@@ -41,6 +44,7 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    event,
     select,
     update,
 )
@@ -76,6 +80,10 @@ class Job(Model):
     status = Column(String(10), nullable=False, default=QUEUED)
     done = Column(Integer, nullable=False, default=0)    # rows done so far
     total = Column(Integer, nullable=True)               # rows in all, once known
+    # Progress per phase, in order: {"read": [done, total], "check": [...], ...}; None for a
+    # job of a single phase (an export).
+    phases = Column(JSON, nullable=True)
+    outcome = Column(JSON, nullable=True)                # what the screens go on to (ids)
     message = Column(Text, nullable=True)                # the outcome or the reason, in Chinese
     file_name = Column(String(255), nullable=True)
     file_size = Column(BigInteger, nullable=True)
@@ -93,6 +101,15 @@ class Job(Model):
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def kind_label(self) -> str:
+        return _LABELS.get(self.kind, self.kind)
+
+    @property
+    def phase(self) -> str | None:
+        """The phase running (the last one reported)."""
+        return list(self.phases)[-1] if self.phases else None
 
     @property
     def percent(self) -> int:
@@ -118,18 +135,22 @@ class JobFailed(Exception):
 
 @dataclass
 class JobResult:
-    file: IO[bytes]          # positioned anywhere; read from the start
-    file_name: str
+    file: IO[bytes] | None = None   # positioned anywhere; read from the start
+    file_name: str | None = None
     message: str = ""
+    outcome: dict = field(default_factory=dict)
 
 
 _KINDS: dict[str, Callable] = {}
+_LABELS: dict[str, str] = {}
 
 
-def kind(name: str):
-    """Register a job function: fn(job, progress) -> JobResult; progress(done, total=None)."""
+def kind(name: str, label: str = "导出"):
+    """Register a job function: fn(job, progress) -> JobResult, where
+    progress(done, total=None, phase=None); `label` names the kind on the screens."""
     def register(fn):
         _KINDS[name] = fn
+        _LABELS[name] = label
         return fn
     return register
 
@@ -228,11 +249,15 @@ def run(job_id: str) -> None:
         return  # already run, or being run (a second delivery of the same job)
     job = db.session.get(Job, job_id)
     fn = _KINDS.get(job.kind)
+    phases: dict[str, list] = {}
 
-    def progress(done: int, total: int | None = None) -> None:
+    def progress(done: int, total: int | None = None, phase: str | None = None) -> None:
         values = {"done": done, "heartbeat_on": now()}
-        if total is not None:
+        if total is not None or phase is not None:
             values["total"] = total
+        if phase is not None:
+            phases[phase] = [done, total]
+            values["phases"] = dict(phases)
         _write_state(job_id, **values)
 
     try:
@@ -252,20 +277,44 @@ def run(job_id: str) -> None:
 def _store_result(job_id: str, result: JobResult) -> None:
     """The file and the final state, in one transaction."""
     session = db.session
-    result.file.seek(0)
     size = seq = 0
-    while piece := result.file.read(CHUNK_BYTES):
-        chunk = JobChunk(job_id=job_id, seq=seq, content=piece)
-        session.add(chunk)
-        session.flush()
-        session.expunge(chunk)  # one piece in memory at a time
-        size += len(piece)
-        seq += 1
+    if result.file is not None:
+        result.file.seek(0)
+        while piece := result.file.read(CHUNK_BYTES):
+            chunk = JobChunk(job_id=job_id, seq=seq, content=piece)
+            session.add(chunk)
+            session.flush()
+            session.expunge(chunk)  # one piece in memory at a time
+            size += len(piece)
+            seq += 1
     session.execute(update(Job).where(Job.id == job_id).values(
-        status=DONE, message=result.message, file_name=result.file_name, file_size=size,
-        finished_on=now(), heartbeat_on=now()))
+        status=DONE, message=result.message, file_name=result.file_name,
+        file_size=size if result.file is not None else None,
+        outcome=result.outcome or None, finished_on=now(), heartbeat_on=now()))
     session.commit()
-    result.file.close()
+    if result.file is not None:
+        result.file.close()
+
+
+@contextmanager
+def done_on_commit(job_id: str, result_of: Callable[[], JobResult]):
+    """For a job whose work commits itself (an import writes in one transaction of its own):
+    within the block, that commit also marks the job done, with result_of()'s message and
+    outcome. So the work and the job's state cannot part: a process killed after the commit
+    does not leave a job reported "interrupted, nothing changed" over records it wrote."""
+    session = db.session()
+
+    def before_commit(sess):
+        result = result_of()
+        sess.execute(update(Job.__table__).where(Job.__table__.c.id == job_id).values(
+            status=DONE, message=result.message, outcome=result.outcome or None,
+            finished_on=now(), heartbeat_on=now()))
+
+    event.listen(session, "before_commit", before_commit)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_commit", before_commit)
 
 
 # ---------------------------------------------------------------------------- reading

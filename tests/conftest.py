@@ -7,9 +7,13 @@ asked for but cannot be reached fails the run: it is never skipped silently.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,3 +183,57 @@ def as_admin(client):
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES
+
+
+# ---------------------------------------------------------------------------- background jobs
+# Shared by the export jobs (test_jobs.py) and the import jobs (test_import_jobs.py).
+REDIS_URL = os.environ.get("QINGDAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RQ = Path(sys.executable).with_name("rq")
+
+
+@pytest.fixture
+def jobs_config(app, monkeypatch):
+    def configure(**values):
+        for key, value in values.items():
+            monkeypatch.setitem(app.config, key, value)
+    return configure
+
+
+@pytest.fixture
+def rq_worker(app, jobs_config):
+    """Start `rq worker` (burst: it exits when its queue is empty) on a queue of its own,
+    with the app's database; yield the process; kill it (and its work horse) at the end."""
+    queue = f"qingdan-test-{uuid.uuid4().hex[:8]}"
+    jobs_config(QINGDAN_JOBS="rq", REDIS_URL=REDIS_URL, QINGDAN_JOB_QUEUE=queue)
+    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               SECRET_KEY=app.config["SECRET_KEY"], QINGDAN_ENV="production",
+               RATELIMIT_ENABLED="0", PYTHONPATH=str(ROOT))
+    started = []
+
+    def start():
+        proc = subprocess.Popen([str(RQ), "worker", "--burst", "-w", "app.jobs_worker.Worker",
+                                 "--url", REDIS_URL, queue],
+                                cwd=ROOT, env=env, start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        started.append(proc)
+        return proc
+    yield start
+    for proc in started:
+        kill_worker(proc)
+
+
+def kill_worker(proc) -> None:
+    """SIGKILL the worker and its work horse (RQ forks one per job, in a session of its own,
+    so that the worker's signals do not reach it)."""
+    try:
+        horses = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        horses = []
+    for p in [*horses]:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)

@@ -4,19 +4,12 @@ through Redis — killed mid-job, the job is reported failed and the database is
 from __future__ import annotations
 
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
-import psutil
-import pytest
 import sqlalchemy as sa
-from conftest import login
+from conftest import kill_worker, login
 from python_calamine import CalamineWorkbook
 from test_web import credit_code
 
@@ -25,9 +18,6 @@ from app import jobs as job_module
 from app.jobs import Job, JobChunk
 from app.lists.deposits import Enterprise
 
-ROOT = Path(__file__).resolve().parents[1]
-REDIS_URL = os.environ.get("QINGDAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
-RQ = Path(sys.executable).with_name("rq")
 WAIT = 90  # seconds: an upper bound for a worker's start and an export of 20,000 rows
 
 
@@ -58,14 +48,6 @@ def job_id_of(resp) -> str:
 
 def rows_of(data: bytes) -> list[list]:
     return CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
-
-
-@pytest.fixture
-def jobs_config(app, monkeypatch):
-    def configure(**values):
-        for key, value in values.items():
-            monkeypatch.setitem(app.config, key, value)
-    return configure
 
 
 # ---------------------------------------------------------------------------- in-process
@@ -166,46 +148,6 @@ def wait_for(app, job_id: str, statuses: set[str], seconds: float, *, poll=0.01)
             if status in statuses or time.monotonic() > deadline:
                 return status
             time.sleep(poll)
-
-
-@pytest.fixture
-def rq_worker(app, jobs_config):
-    """Start `rq worker` (burst: it exits when its queue is empty) on a queue of its own,
-    with the app's database; yield the process; kill it (and its work horse) at the end."""
-    queue = f"qingdan-test-{uuid.uuid4().hex[:8]}"
-    jobs_config(QINGDAN_JOBS="rq", REDIS_URL=REDIS_URL, QINGDAN_JOB_QUEUE=queue)
-    env = dict(os.environ, DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               SECRET_KEY=app.config["SECRET_KEY"], QINGDAN_ENV="production",
-               RATELIMIT_ENABLED="0", PYTHONPATH=str(ROOT))
-    started = []
-
-    def start():
-        proc = subprocess.Popen([str(RQ), "worker", "--burst", "-w", "app.jobs_worker.Worker",
-                                 "--url", REDIS_URL, queue],
-                                cwd=ROOT, env=env, start_new_session=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        started.append(proc)
-        return proc
-    yield start
-    for proc in started:
-        kill_worker(proc)
-
-
-def kill_worker(proc) -> None:
-    """SIGKILL the worker and its work horse (RQ forks one per job, in a session of its own,
-    so that the worker's signals do not reach it)."""
-    try:
-        horses = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        horses = []
-    for p in [*horses]:
-        try:
-            p.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:
-            pass
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
 
 
 def test_rq_worker_runs_an_export_to_completion(app, as_clerk, rq_worker, jobs_config):

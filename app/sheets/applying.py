@@ -31,9 +31,12 @@ class ImportRefused(Exception):
 
 
 def apply_plan(plan, *, session: Session, user_id: int | None = None,
-               source: str = "web", data: bytes | None = None) -> ImportBatch:
+               source: str = "web", data: bytes | None = None, progress=None) -> ImportBatch:
     """Write the plan in one transaction and record it as a batch. Raises StalePlan when
-    the records changed since the plan was made (nothing is written then)."""
+    the records changed since the plan was made (nothing is written then).
+
+    `progress(phase, done, total)`, if given, hears ("write", records written, records to
+    write) before the first write and after each kind of write (inside the transaction)."""
     if not plan.writable:
         raise ImportRefused("文件有错误，未导入任何记录：请修正后重新上传，或选择“只导入无错误的行”。")
     sheet = plan.sheet
@@ -41,6 +44,9 @@ def apply_plan(plan, *, session: Session, user_id: int | None = None,
     updates = [r for r in plan.rows if r.action == "update"]
     deletes = [r for r in plan.deletions if r.action == "delete"]
     stamp = now()
+    total = len(creates) + len(updates) + len(deletes)
+    report = progress or (lambda phase, done, total: None)
+    report("write", 0, total)
     try:
         # Locks first, in this transaction (Sheet.locked locks what it answers for: a review
         # batch being approved meanwhile is waited for, then refuses), then the versions.
@@ -52,10 +58,13 @@ def apply_plan(plan, *, session: Session, user_id: int | None = None,
         batch = _new_batch(plan, session, user_id=user_id, source=source, data=data,
                            stamp=stamp, updated=len(updates), deleted=len(deletes))
         actor = Actor(user_id=user_id, source=IMPORT, batch_id=batch.id)
-        changes = (_insert_created(sheet, plan, creates, session, actor, stamp)
-                   + _write_updated(sheet, plan, updates, session, actor, stamp)
-                   + _delete_removed(sheet, deletes, session, actor, stamp))
+        changes = _insert_created(sheet, plan, creates, session, actor, stamp)
+        report("write", len(creates), total)
+        changes += _write_updated(sheet, plan, updates, session, actor, stamp)
+        report("write", len(creates) + len(updates), total)
+        changes += _delete_removed(sheet, deletes, session, actor, stamp)
         write_changes(session, changes)
+        report("write", total, total)
         session.commit()
     except IntegrityError as exc:
         session.rollback()

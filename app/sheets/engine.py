@@ -128,18 +128,30 @@ class Plan:
 
 
 # ---------------------------------------------------------------------------- planning
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    pass
+
+
 def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
                complete: bool = False, valid_only: bool = False,
-               limits: Limits | None = None) -> Plan:
+               limits: Limits | None = None, progress=None) -> Plan:
     """Read a file and say what importing it would do. Writes nothing.
 
+    `progress(phase, done, total)`, if given, hears of coarse steps: ("read", rows read,
+    rows) and ("check", steps done, steps) — a background job's progress bar.
+
     Raises UnreadableFile when the file itself cannot be read (exit status 2)."""
+    report = progress or _no_progress
     if isinstance(source, bytes):
         data = source
     else:
         with open(source, "rb") as fh:
             data = fh.read()
+    report("read", 0, None)
     raw_sheets = read_file(data, file_name, limits)
+    n_rows = sum(len(raw.rows) for raw in raw_sheets)
+    report("read", n_rows, n_rows)
+    steps = 7 if complete else 6
     plan = Plan(sheet=sheet, file_name=file_name, file_size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(), complete=complete,
                 valid_only=valid_only, raw_sheets=raw_sheets)
@@ -153,13 +165,20 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
             f"文件「{file_name}」中找不到「{sheet.title}」的表头：请确认选择了正确的清单，"
             f"表头应包含 {expected} 等列（可下载导入模板对照）。")
 
+    report("check", 1, steps)
     _resolve_parents(sheet, plan.rows, session)
+    report("check", 2, steps)
     check_rules(sheet, plan.rows)
+    report("check", 3, steps)
     _match_existing(sheet, plan, session)
+    report("check", 4, steps)
     check_unique(sheet, plan.rows, session, plan.present_fields)
+    report("check", 5, steps)
     if complete:
         _plan_deletions(sheet, plan, session)
+        report("check", 6, steps)
     check_locked(sheet, plan.rows + plan.deletions, session)
+    report("check", steps, steps)
     return plan
 
 

@@ -62,6 +62,16 @@ from ..sheets.values import mask_id_number
 from ..sheets.writer import write_export_rows, write_template
 from .errors import message_page
 from .history import change_rows
+from .import_jobs import (
+    APPLY,
+    PLAN,
+    draft_size,
+    imported_message,
+    in_background,
+    is_large,
+    open_job,
+    open_jobs,
+)
 from .jobs import export_in_background
 from .presets import PresetFilters
 from .screens import filtered_query, view_for
@@ -296,12 +306,15 @@ class ListsView(BaseView):
             return self._upload_form(sheet, options, "请选择要上传的文件。")
         data = upload.read()
         file_name = PurePath(upload.filename.replace("\\", "/")).name[:255]
-        try:
-            plan = build_plan(sheet, data, file_name, session=db.session, limits=_limits(),
-                              **options)
-        except UnreadableFile as exc:  # nothing is stored
-            db.session.rollback()
-            return self._upload_form(sheet, options, str(exc))
+        # A large file is planned in the background (import_jobs.py): kept first, unread.
+        plan = None
+        if not is_large(len(data)):
+            try:
+                plan = build_plan(sheet, data, file_name, session=db.session,
+                                  limits=_limits(), **options)
+            except UnreadableFile as exc:  # nothing is stored
+                db.session.rollback()
+                return self._upload_form(sheet, options, str(exc))
         purge_old_drafts(db.session)
         # A clerk who uploads again usually replaces an attempt: the oldest previews go.
         keep = max(current_app.config.get("QINGDAN_MAX_OPEN_DRAFTS", 5), 1)
@@ -311,7 +324,8 @@ class ListsView(BaseView):
         db.session.add(draft)
         try:
             db.session.flush()
-            _keep(draft, plan)  # the preview pages from it
+            if plan is not None:
+                _keep(draft, plan)  # the preview pages from it
             db.session.commit()
         except DBAPIError:
             db.session.rollback()
@@ -320,6 +334,8 @@ class ListsView(BaseView):
         if discarded:
             flash(DISCARDED.format(n=keep, names="、".join(f"「{n}」" for n in discarded)),
                   "info")
+        if plan is None:
+            return in_background(PLAN, draft)
         return redirect(url_for(".preview", draft_id=draft.id))
 
     def _upload_form(self, sheet, options=None, error=None):
@@ -329,6 +345,8 @@ class ListsView(BaseView):
         return self.render_template(
             "imports/upload.html", sheet=sheet, groups=groups, options=options or {},
             error=error, max_mb=_limits().max_bytes / 1024 / 1024,
+            running=[(j, sheets[j.slug].title if sheets.get(j.slug) else j.slug)
+                     for j in open_jobs(current_user.id)],
             list_url=_list_url(sheet.slug) if sheet else None), 400 if error else 200
 
     @expose("/imports/<draft_id>")
@@ -338,9 +356,18 @@ class ListsView(BaseView):
         """A page of the plan kept with the draft: the file is not read again (confirming
         plans it afresh and says so when the records changed meanwhile)."""
         draft = _own_draft_or_404(draft_id)
+        job = open_job(draft.id, current_user.id)
+        if job is not None:  # being planned, or imported: its progress
+            return redirect(url_for("JobsView.show", job_id=job.id))
         summary = kept_summary(draft)
         if summary is None:  # a draft kept without its plan: plan it once, and keep it
-            summary = _keep(draft, _plan_for(draft))
+            if is_large(draft_size(draft)):
+                return in_background(PLAN, draft)
+            try:
+                summary = _keep(draft, _plan_for(draft))
+            except UnreadableFile as exc:
+                db.session.rollback()
+                return message_page(str(exc), 400, "文件无法读取")
             db.session.commit()
         context = _preview_context(draft, summary, request.args.get("show", ""),
                                    request.args.get("page", 1, type=int))
@@ -352,6 +379,11 @@ class ListsView(BaseView):
     @permission_name("import")
     def confirm(self, draft_id):
         draft = _own_draft_or_404(draft_id)
+        job = open_job(draft.id, current_user.id)
+        if job is not None:  # a second click: the import already under way
+            return redirect(url_for("JobsView.show", job_id=job.id))
+        if is_large(draft_size(draft)):  # planned afresh and written in the background
+            return in_background(APPLY, draft)
         plan = _plan_for(draft)
         back = redirect(url_for(".preview", draft_id=draft.id))
         if plan.fingerprint() != draft.fingerprint:
@@ -378,10 +410,7 @@ class ListsView(BaseView):
             current_app.logger.exception("import of draft %s not stored", draft_id)
             flash(NOT_STORED, "danger")
             return back
-        flash(f"「{file_name}」已导入{sheets[batch.slug].title}：新增 {batch.created} 条，"
-              f"更新 {batch.updated} 条，无变化 {batch.unchanged} 条，删除 {batch.deleted} 条"
-              + (f"，跳过有错误的行 {plan.count('error')} 行" if plan.count("error") else "")
-              + "。如有误，可在本页撤销。", "success")
+        flash(imported_message(file_name, batch, plan), "success")
         return redirect(url_for("ImportBatchView.show", pk=batch.id))
 
     @expose("/imports/<draft_id>/errors.xlsx")

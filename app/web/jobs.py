@@ -1,5 +1,7 @@
 """The screens of background jobs (app/jobs.py): a job's progress bar, its file when done;
 and the export job, which writes a list as its page filtered it, as the user who asked.
+Other kinds (the import jobs, import_jobs.py) say through register_screens which phases
+they go through and where a finished job sends the user (the preview, the import batch).
 
 A job belongs to the user who submitted it: anyone else's is "not found". The page refreshes
 itself (a meta refresh, no script) until the job is done or failed.
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import (
@@ -35,6 +39,73 @@ from .security import PERM_EXPORT, can_export
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REFRESH_SECONDS = 2
+PHASE_LABELS = {"read": "读取", "check": "检查", "keep": "保存预览", "write": "写入"}
+
+
+@dataclass
+class JobScreens:
+    """How the screens show a kind of job: its phases in order, where a finished job sends
+    its user (a URL, or None: the job's own page), and links offered on that page."""
+    phases: tuple[str, ...] = ()
+    landing: Callable | None = None
+    links: Callable | None = None
+
+
+_SCREENS: dict[str, JobScreens] = {}
+
+
+def register_screens(kind_name: str, screens: JobScreens) -> None:
+    _SCREENS[kind_name] = screens
+
+
+@dataclass
+class PhaseRow:
+    label: str
+    text: str
+    state: str  # "done", "running", "waiting"
+
+
+def _phase_text(name: str, done: int, total: int | None, rows: int | None) -> str:
+    if name == "check":  # counted in steps; the rows are those read
+        of = f"{rows:,} 行，" if rows is not None else ""
+        return f"{of}第 {done} / {total} 步" if total else f"{of}开始"
+    if total is None:
+        return "进行中"
+    if name == "read":
+        return f"{total:,} 行"
+    return f"{done:,} / {total:,} 条" if name == "write" else f"{total:,} 行"
+
+
+def phase_rows(job) -> list[PhaseRow]:
+    """Each phase of the job with its counts (读取 12,000 行, 检查 第 3 / 6 步 …)."""
+    screens = _SCREENS.get(job.kind)
+    if screens is None or not screens.phases:
+        return []
+    seen = job.phases or {}
+    rows = (seen.get("read") or [None, None])[1]
+    out = []
+    for name in screens.phases:
+        label = PHASE_LABELS.get(name, name)
+        if name not in seen:
+            out.append(PhaseRow(label, "", "waiting"))
+            continue
+        done, total = seen[name]
+        finished = job.status == jobs.DONE or name != job.phase
+        out.append(PhaseRow(label, _phase_text(name, done, total, rows),
+                            "done" if finished else "running"))
+    return out
+
+
+def percent(job) -> int:
+    """The bar: over the phases of the kind, each an equal share."""
+    screens = _SCREENS.get(job.kind)
+    if job.status == jobs.DONE or screens is None or not screens.phases or not job.phases:
+        return job.percent
+    names = list(screens.phases)
+    current = job.phase if job.phase in names else names[0]
+    done, total = job.phases.get(current, [0, None])
+    part = min(1.0, done / total) if total else 0.0
+    return min(99, int(100 * (names.index(current) + part) / len(names)))
 
 
 def export_in_background(sheet, args, user_id: int):
@@ -45,7 +116,7 @@ def export_in_background(sheet, args, user_id: int):
     return redirect(url_for("JobsView.show", job_id=job_id))
 
 
-@jobs.kind("export")
+@jobs.kind("export", label="导出")
 def export_job(job, progress) -> jobs.JobResult:
     sheet = sheets.get(job.slug)
     if sheet is None:
@@ -97,8 +168,9 @@ class _as_user:
 class JobsView(BaseView):
     """后台任务: one job's progress and result."""
     route_base = "/jobs"
-    # The jobs there are (exports) need the export permission; no permission of its own,
-    # so no role needs to learn about this screen.
+    # The export permission, which every role that may import also has (security.py); no
+    # permission of its own, so no role needs to learn about this screen. The import jobs
+    # check the import permission themselves.
     class_permission_name = PERM_EXPORT[1]
     default_view = "list"
 
@@ -112,8 +184,8 @@ class JobsView(BaseView):
     @has_access
     @permission_name("export")
     def list(self):
-        rows = [(job, sheets[job.slug].title if sheets.get(job.slug) else job.slug)
-                for job in jobs.jobs_of(current_user.id)]
+        rows = [(job, sheets[job.slug].title if sheets.get(job.slug) else job.slug,
+                 percent(job)) for job in jobs.jobs_of(current_user.id)]
         return self.render_template("qingdan/jobs.html", rows=rows, title="我的后台任务")
 
     @expose("/<job_id>")
@@ -121,9 +193,17 @@ class JobsView(BaseView):
     @permission_name("export")
     def show(self, job_id):
         job = self._own_or_404(job_id)
+        screens = _SCREENS.get(job.kind, JobScreens())
+        if job.finished and screens.landing is not None:
+            url = screens.landing(job)
+            if url:
+                return redirect(url)
         sheet = sheets.get(job.slug)
         return self.render_template(
-            "qingdan/job.html", job=job, title=f"{sheet.title if sheet else job.slug}：导出",
+            "qingdan/job.html", job=job,
+            title=f"{sheet.title if sheet else job.slug}：{job.kind_label}",
+            phases=phase_rows(job), percent=percent(job),
+            links=screens.links(job) if screens.links is not None else [],
             refresh=None if job.finished else REFRESH_SECONDS)
 
     @expose("/<job_id>/file")
@@ -131,7 +211,7 @@ class JobsView(BaseView):
     @permission_name("export")
     def file(self, job_id):
         job = self._own_or_404(job_id)
-        if job.status != jobs.DONE:
+        if job.status != jobs.DONE or not job.file_name:
             abort(404)
         # Streamed piece by piece from the database: memory stays flat for any size.
         response = Response(stream_with_context(jobs.result_chunks(job)), mimetype=XLSX)
