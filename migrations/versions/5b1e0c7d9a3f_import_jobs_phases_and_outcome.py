@@ -1,7 +1,7 @@
 """background jobs of imports: a job's progress per phase and its outcome
 
 Revision ID: 5b1e0c7d9a3f
-Revises: 10d6bd135eb2
+Revises: a1fe401d1278
 Create Date: 2026-12-01 12:50:00.000000
 
 Planning and confirming a large import run as background jobs (app/web/import_jobs.py): the
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5b1e0c7d9a3f'
-down_revision = '10d6bd135eb2'
+down_revision = 'a1fe401d1278'
 branch_labels = None
 depends_on = None
 
