@@ -186,7 +186,7 @@ def make_app(url):
                       "QINGDAN_SEED_ON_FIRST_START": False, "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": False, "QINGDAN_MAX_ROWS": 2_000_000,
                       "QINGDAN_MAX_UPLOAD_BYTES": 200 * MB,
-                      "MAX_CONTENT_LENGTH": 201 * MB})
+                      "MAX_CONTENT_LENGTH": 201 * MB, "QINGDAN_JOBS": "thread"})
     with app.app_context():
         upgrade()
         sync_roles()
@@ -242,7 +242,26 @@ def bench_imports(kind, app, url, tmp, rows, sheet):
     return files
 
 
+def _wait_for_job(app, location: str) -> tuple[float, str]:
+    """Wait for the job a response sent the clerk to (/jobs/<id>); (seconds, its status)."""
+    from app import db
+    from app.jobs import Job
+    job_id = location.rstrip("/").rsplit("/", 1)[-1]
+    started = time.perf_counter()
+    while True:
+        with app.app_context():
+            job = db.session.get(Job, job_id)
+            status = job.status if job is not None else "missing"
+            db.session.remove()
+        if status in ("done", "failed", "missing"):
+            return time.perf_counter() - started, status
+        time.sleep(0.1)
+
+
 def bench_web_import(kind, app, path, rows):
+    """Upload, preview pages and confirm as a clerk would. A file this size is planned and
+    written by background jobs (thread mode, the embedded default): the requests only store
+    the draft or submit the job, and the clerk's pages stay quick."""
     clear_experts(app)
     client = screens.login(app, "admin")
     t = time.perf_counter()
@@ -252,18 +271,29 @@ def bench_web_import(kind, app, path, rows):
     upload = time.perf_counter() - t
     if resp.status_code != 302:
         raise RuntimeError(f"upload refused: {resp.status_code} {resp.data[:500]!r}")
-    preview = resp.headers["Location"]
-    record(kind, "web: upload (plan built)", upload)
+    location = resp.headers["Location"]
+    record(kind, "web: upload request (plan as a job)", upload, limit=2.0,
+           target="≤ 2 s: no request blocks")
+    if "/jobs/" in location:
+        seconds, status = _wait_for_job(app, location)
+        record(kind, f"  plan job ({status}), {rows:,} rows", seconds, target="(figure)")
+        location = client.get(location).headers.get("Location", location)
+    preview = location.split("?")[0]
     times = []
     for page in (1, 2, max(rows // 50, 1)):
         t = time.perf_counter()
         resp = client.get(f"{preview}?show=create&page={page}")
         times.append(time.perf_counter() - t)
-        assert resp.status_code == 200, resp.status_code
+        assert resp.status_code == 200, (resp.status_code, preview)
     record(kind, "web: preview page (median of 3)", statistics.median(times), limit=0.3)
     t = time.perf_counter()
     resp = client.post(f"{preview}/confirm")
-    record(kind, "web: confirm", time.perf_counter() - t)
+    record(kind, "web: confirm request (write as a job)", time.perf_counter() - t, limit=2.0,
+           target="≤ 2 s: no request blocks")
+    location = resp.headers.get("Location", "")
+    if "/jobs/" in location:
+        seconds, status = _wait_for_job(app, location)
+        record(kind, f"  write job ({status}), {rows:,} rows", seconds, target="(figure)")
 
 
 def bench_export(kind, app, url, tmp, rows):
