@@ -61,9 +61,15 @@ def test_small_export_is_sent_at_once(app, as_clerk, jobs_config):
 
 def test_large_export_runs_as_a_job_with_a_progress_page_and_its_file(app, as_clerk,
                                                                        jobs_config):
+    from app.logins import LoginEvent, LoginSession
     jobs_config(QINGDAN_JOBS="inline", QINGDAN_EXPORT_JOB_ROWS=5)
     add_enterprises(app, 25)
+    with app.app_context():
+        signed_in = (db.session.query(LoginSession).count(), db.session.query(LoginEvent).count())
     job_id = job_id_of(as_clerk.get("/lists/enterprises/export?_flt_0_name=生产经营单位00001"))
+    with app.app_context():  # the job acted as the clerk without signing the clerk in again
+        assert (db.session.query(LoginSession).count(),
+                db.session.query(LoginEvent).count()) == signed_in
     page = as_clerk.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "已完成" in page and "已导出 10 条记录" in page  # the page's filter: 10 of 25
     assert 'http-equiv="refresh"' not in page  # finished: no more refreshing

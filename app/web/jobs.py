@@ -149,14 +149,15 @@ class _as_user:
         self.user_id, self.path, self.args = user_id, path, args
 
     def __enter__(self):
-        from flask_login import login_user
         app = current_app._get_current_object()
         user = app.appbuilder.sm.get_user_by_id(self.user_id)
         if user is None or not user.is_active:
             raise jobs.JobFailed("提交任务的用户已不存在或已停用，任务未执行。")
         self.ctx = app.test_request_context(self.path, query_string=self.args)
         self.ctx.push()
-        login_user(user)
+        # Flask-Login's own slot for the request's user: current_user is the job's user,
+        # without signing in (login_user would start a login session and record a sign-in).
+        g._login_user = user
         g.user = user
         return user
 
