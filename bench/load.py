@@ -79,9 +79,15 @@ def run(workers: int, env: dict, args, tmp: Path) -> dict[str, dict]:
         host = f"http://127.0.0.1:{port}"
         processes.wait_ready(server, f"{host}/login/", log, timeout=120)
         locust_env = dict(os.environ, QINGDAN_LOAD_USER=USER, QINGDAN_LOAD_PASSWORD=PASSWORD)
-        print(f"  {workers} worker(s): {args.users} users, {args.seconds} s …", flush=True)
-        return processes.run_locust(host, args.users, args.seconds, tmp / f"w{workers}",
-                                    locust_env, tmp / f"locust-{workers}.log")
+        # The machine's load before the run: on a shared machine it says how much of the
+        # CPU was the server's to have.
+        load = os.getloadavg()[0]
+        print(f"  {workers} worker(s): {args.users} users, {args.seconds} s "
+              f"(load average {load:.1f}) …", flush=True)
+        stats = processes.run_locust(host, args.users, args.seconds, tmp / f"w{workers}",
+                                     locust_env, tmp / f"locust-{workers}.log")
+        stats["_load"] = load
+        return stats
     finally:
         processes.stop(server)
 
@@ -103,6 +109,8 @@ def table(results: dict[int, dict[str, dict]]) -> str:
     failed = {n: sum(int(r["Failure Count"]) for k, r in results[n].items()
                      if k == "Aggregated") for n in counts}
     lines.append("")
+    lines.append("load average before the run: " + ", ".join(
+        f"{n} worker(s) {results[n]['_load']:.1f}" for n in counts))
     lines.append("failed requests: " + ", ".join(f"{n} worker(s) {failed[n]}" for n in counts))
     return "\n".join(lines)
 
