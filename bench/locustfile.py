@@ -1,5 +1,5 @@
 """Load of the back office as its clerks and the public make it (bench/load.py runs it;
-tests/test_load.py runs it briefly):
+tests/test_multi_process.py runs it briefly):
 
   clerk   logs in through the login form once (its CSRF token from the page), then opens a
           list page, the dashboard (首页) and, now and then, a public page

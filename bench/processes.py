@@ -1,7 +1,7 @@
 """Real qingdan processes on loopback: the deploy commands, gunicorn, an RQ worker and locust.
 
 Used by the load benchmark (bench/load.py) and by the tests that run several processes
-(tests/test_multi_process.py, tests/test_load.py). Every wait is bounded; `stop()` ends a
+(tests/test_multi_process.py). Every wait is bounded; `stop()` ends a
 process with its children (gunicorn's workers, RQ's work horses, which run in sessions of
 their own).
 """

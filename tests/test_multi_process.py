@@ -1,7 +1,10 @@
 """Several processes on one database, as production runs (README: Scale-out layout): two
-gunicorn app processes on two loopback ports and one RQ worker, on PostgreSQL and Redis,
-driven by a real HTTP client. Whatever one process starts, the other carries on: a login, a
-logout, the count of failed passwords, an import preview, a background export.
+gunicorn app processes on two loopback ports (A with 2 workers, B with 1) and one RQ worker,
+on PostgreSQL and Redis, driven by a real HTTP client. Whatever one process starts, the other
+carries on: a login, a logout, the count of failed passwords, an import preview, a background
+export. Three deploys at once take turns at the deploy lock. And the load test's tools run
+briefly: locust (bench/locustfile.py) against A, every page requested, none failed (how fast
+is bench/load.py's business: the machine is shared, no time is asserted).
 
 PostgreSQL only, whatever QINGDAN_TEST_DATABASES says (production's database; the other two
 are covered in-process by the rest of the suite): a fresh database of this module's own, and
@@ -11,6 +14,7 @@ a run fails, never skips, when PostgreSQL (127.0.0.1:5432, QINGDAN_TEST_PG) or R
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -31,9 +35,10 @@ import processes  # noqa: E402
 from app import db  # noqa: E402
 from app.web.security import SYNC_LOCK_KEY, deploy_lock  # noqa: E402
 
-REDIS_URL = __import__("os").environ.get("QINGDAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("QINGDAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SECRET = "qingdan-multi-process-secret-0123456789"
 MAX_FAILURES = 4
+LOAD_USERS, LOAD_SECONDS, LOAD_WORKERS = 5, 6, 2  # the short locust run (process A)
 T = 30  # seconds: the longest one HTTP request may take
 WAIT = 90  # seconds: a process's start, a background export
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -134,8 +139,8 @@ def cluster(tmp_path_factory):
         logs = {name: tmp / f"{name}.log" for name in ("a", "b", "worker")}
         ports = {"a": processes.free_port(), "b": processes.free_port()}
         # Both app processes start at once, as after a deploy.
-        servers = {name: processes.start_gunicorn(env, ports[name], 1, logs[name])
-                   for name in ("a", "b")}
+        servers = {name: processes.start_gunicorn(env, ports[name], workers, logs[name])
+                   for name, workers in (("a", LOAD_WORKERS), ("b", 1))}
         started += servers.values()
         worker = processes.start_worker(env, REDIS_URL, queue, logs["worker"])
         started.append(worker)
@@ -301,3 +306,22 @@ def test_export_submitted_on_one_process_runs_on_the_worker_and_downloads_from_t
     rows = CalamineWorkbook.from_filelike(io.BytesIO(file.content)).get_sheet_by_index(
         0).to_python()
     assert len(rows) == 251 and rows[-1][1] == "生产经营单位000249"
+
+
+# ---------------------------------------------------------------------------- locust
+def test_locust_drives_two_gunicorn_workers_without_a_failed_request(cluster, tmp_path):
+    stats = processes.run_locust(
+        cluster.a, LOAD_USERS, LOAD_SECONDS, tmp_path / "load",
+        dict(os.environ, QINGDAN_LOAD_USER="clerk", QINGDAN_LOAD_PASSWORD=PASSWORD),
+        tmp_path / "locust.log")
+    assert stats["_failures"] == [], stats["_failures"]
+    assert int(stats["Aggregated"]["Failure Count"]) == 0
+    for name in ("login", "list", "dashboard", "public"):
+        assert name in stats and int(stats[name]["Request Count"]) > 0, (
+            name, sorted(stats), processes.tail(tmp_path / "locust.log"))
+    # The clerk's pages were answered as pages, not with the login form (the locustfile
+    # counts a redirect as a failure too): A's access log has them with 200.
+    access = processes.tail(cluster.logs["a"], 5_000_000)
+    assert '"GET /experts/list/ HTTP/1.1" 200' in access
+    assert '"GET / HTTP/1.1" 200' in access
+    assert '"GET /public/agencies/ HTTP/1.1" 200' in access
