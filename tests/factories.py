@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import sqlalchemy as sa
+
 from app import db
 from app.lists.agencies import Agency, Qualification
 from app.lists.deposits import Enterprise
@@ -113,6 +115,18 @@ def fetch(app, model, pk):
         if obj is not None:
             db.session.expunge(obj)
         return obj
+
+
+def add_enterprises(app, n: int) -> None:
+    """n valid enterprises, in one statement (for tests that need volume, not the import)."""
+    from app.models import now
+    rows = [dict(name=f"生产经营单位{i:06d}", credit_code=credit_code(i), district="浦东新区",
+                 industry="危化品生产", size="小型", version=1, created_on=now(),
+                 changed_on=now())
+            for i in range(n)]
+    with app.app_context():
+        db.session.execute(sa.insert(Enterprise), rows)
+        db.session.commit()
 
 
 def count(app, model) -> int:

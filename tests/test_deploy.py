@@ -1,5 +1,6 @@
 """The deploy commands of the README on a fresh database (SQLite: they are database-agnostic;
-the migrations themselves run on all three databases in every test session)."""
+the migrations themselves run on all three databases in every test session), and several
+hosts deploying at once on the servers' databases."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,3 +51,85 @@ def test_secret_key_is_required_outside_development(monkeypatch):
     monkeypatch.setattr(config, "SECRET_KEY", None)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+# ---------------------------------------------------------------------------- several hosts
+# Each host's deploy script runs `qingdan init`; several hosts deploying at once raced on
+# creating the same permissions (the later ones failed on a unique key). On MariaDB here
+# (its named lock); PostgreSQL's advisory lock is taken by the three deploys of
+# tests/test_multi_process.py, which runs on PostgreSQL always. SQLite is one host's.
+SERVERS = ["mariadb"] if "mariadb" in os.environ.get(
+    "QINGDAN_TEST_DATABASES", "sqlite,postgresql,mariadb") else ["postgresql"]
+
+
+def waiting_for_deploy_lock(engine, kind: str) -> int:
+    """Connections waiting for the deploy lock (app/web/security.py: deploy_lock)."""
+    import sqlalchemy as sa
+
+    from app.web.security import SYNC_LOCK_KEY
+    sql = ("select count(*) from pg_locks where locktype = 'advisory' and not granted "
+           "and objid::bigint = :key" if kind == "postgresql" else
+           "select count(*) from information_schema.processlist where state = 'User lock' "
+           "and info like '%%GET_LOCK%%'")
+    with engine.connect() as conn:
+        return conn.scalar(sa.text(sql), {"key": SYNC_LOCK_KEY})
+
+
+def security_rows(engine) -> list:
+    import sqlalchemy as sa
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "select r.name, p.name, v.name from ab_permission_view_role pr "
+            "join ab_role r on r.id = pr.role_id "
+            "join ab_permission_view pv on pv.id = pr.permission_view_id "
+            "join ab_permission p on p.id = pv.permission_id "
+            "join ab_view_menu v on v.id = pv.view_menu_id order by 1, 2, 3"))]
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_three_deploys_at_once_take_turns_at_the_deploy_lock_and_all_succeed(kind, tmp_path):
+    import time
+
+    from conftest import _create_database
+    from flask_migrate import upgrade
+
+    from app import create_app, db
+    from app.web.security import deploy_lock, sync_roles
+    url, drop = _create_database(kind, tmp_path)
+    secret = "qingdan-deploy-test-secret-0123456789"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret})
+    env = {**os.environ, "DATABASE_URL": url, "QINGDAN_ENV": "production",
+           "SECRET_KEY": secret, "QINGDAN_INSTANCE": str(tmp_path / "instance")}
+    deploys = []
+    try:
+        with app.app_context():
+            upgrade()
+            # Held here while three hosts start their `qingdan init`: all three reach the
+            # lock before any of them syncs.
+            with deploy_lock(db.engine):
+                deploys = [subprocess.Popen(
+                    [sys.executable, "-m", "flask", "--app", "app", "qingdan", "init"],
+                    cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                    for _ in range(3)]
+                deadline = time.monotonic() + 120
+                while (waiting := waiting_for_deploy_lock(db.engine, kind)) < 3 and \
+                        time.monotonic() < deadline and any(p.poll() is None for p in deploys):
+                    time.sleep(0.1)
+            outputs = [p.communicate(timeout=180)[0].decode(errors="replace") for p in deploys]
+            assert waiting == 3, outputs
+            for p, out in zip(deploys, outputs):
+                assert p.returncode == 0, out[-3000:]
+            synced = security_rows(db.engine)
+            assert ("科员", "can_import", "Lists") in synced
+            assert ("只读", "can_import", "Lists") not in synced
+            sync_roles()  # what three deploys left is what one gives
+            assert security_rows(db.engine) == synced
+    finally:
+        for p in deploys:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop()

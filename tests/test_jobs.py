@@ -10,8 +10,8 @@ import uuid
 
 import sqlalchemy as sa
 from conftest import kill_worker, login
+from factories import add_enterprises
 from python_calamine import CalamineWorkbook
-from test_web import credit_code
 
 from app import db
 from app import jobs as job_module
@@ -19,17 +19,6 @@ from app.jobs import Job, JobChunk
 from app.lists.deposits import Enterprise
 
 WAIT = 90  # seconds: an upper bound for a worker's start and an export of 20,000 rows
-
-
-def add_enterprises(app, n: int) -> None:
-    """n valid enterprises, in one statement (the tests need volume, not the import)."""
-    rows = [dict(name=f"生产经营单位{i:06d}", credit_code=credit_code(i), district="浦东新区",
-                 industry="危化品生产", size="小型", version=1,
-                 created_on=job_module.now(), changed_on=job_module.now())
-            for i in range(n)]
-    with app.app_context():
-        db.session.execute(sa.insert(Enterprise), rows)
-        db.session.commit()
 
 
 def snapshot(app):

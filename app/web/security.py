@@ -19,12 +19,13 @@ the constants below, shared with the import screens (app/web/imports.py).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 from flask import current_app, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from . import admin_screens, auth_views
 from .auth import LoginSecurity
@@ -253,13 +254,58 @@ def _all_view_permissions(appbuilder) -> set[tuple[str, str]]:
     return out
 
 
+# A server-wide named lock: PostgreSQL's advisory lock key, MySQL/MariaDB's lock name.
+SYNC_LOCK_KEY = 0x716E6764  # "qngd"
+SYNC_LOCK_NAME = "qingdan.sync_roles"
+SYNC_LOCK_SECONDS = 300
+
+
+@contextmanager
+def deploy_lock(engine):
+    """Hold the deploy lock: one sync_roles at a time across processes and hosts (two hosts
+    deploying at once, each running `qingdan init`, raced on creating the same permissions:
+    the second failed on a unique key). Taken on a connection of its own, so that it outlives
+    the session's transactions; released at the end, or by the server if the process dies.
+    SQLite (one host, the embedded default) needs none."""
+    dialect = engine.dialect.name
+    if dialect not in ("postgresql", "mysql", "mariadb"):
+        yield
+        return
+    with engine.connect() as conn:
+        if dialect == "postgresql":
+            conn.execute(text("SELECT set_config('lock_timeout', :ms, false)"),
+                         {"ms": f"{SYNC_LOCK_SECONDS * 1000}"})
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY})
+        elif conn.scalar(text("SELECT GET_LOCK(:name, :seconds)"),
+                         {"name": SYNC_LOCK_NAME, "seconds": SYNC_LOCK_SECONDS}) != 1:
+            raise RuntimeError(f"另一个进程正在同步角色与权限，{SYNC_LOCK_SECONDS} 秒内未结束："
+                               "请确认没有卡住的部署命令后重试。")
+        conn.commit()
+        try:
+            yield
+        finally:
+            if dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
+            else:
+                conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": SYNC_LOCK_NAME})
+            conn.commit()
+
+
 def sync_roles() -> None:
     """Write the roles and the permissions they use to the database; idempotent.
 
     Works whatever FAB_UPDATE_PERMS says (config turns it off: several processes share the
-    database): the permissions and view-menus granted are created here, in one transaction.
-    Code-defined roles get exactly the permissions above; 管理员 gets every permission.
+    database): the permissions and view-menus granted are created here, in one transaction,
+    under the deploy lock (several deploys at once wait for each other, then find the work
+    done). Code-defined roles get exactly the permissions above; 管理员 gets every permission.
     """
+    session = current_app.appbuilder.sm.session
+    session.commit()  # what follows reads after the lock: no snapshot from before it
+    with deploy_lock(session.get_bind()):
+        _sync_roles()
+
+
+def _sync_roles() -> None:
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
     session = sm.session
@@ -289,7 +335,9 @@ def sync_roles() -> None:
 
         wanted = {ADMIN: set(pvs), **role_permissions(appbuilder)}
         for role_name, names in wanted.items():
-            role = sm.find_role(role_name)
+            # Not sm.find_role: on a fresh database it would sync the roles (and so wait
+            # for the lock this sync holds).
+            role = session.query(sm.role_model).filter_by(name=role_name).one_or_none()
             if role is None:
                 role = sm.role_model(name=role_name)
                 session.add(role)
