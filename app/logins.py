@@ -192,8 +192,15 @@ def forget_old_logins() -> None:
 def _session(token: str | None) -> LoginSession | None:
     if not token or not isinstance(token, str):
         return None
-    return db.session.scalars(sa.select(LoginSession).where(
-        LoginSession.token_hash == _hash(token))).first()
+    # Looked up once per request: an API call checks its token twice (Flask-JWT-Extended's
+    # revocation check, then the user loader).
+    cache = request.__dict__.setdefault("_qd_login_sessions", {}) if has_request_context() \
+        else {}
+    key = _hash(token)
+    if key not in cache:
+        cache[key] = db.session.scalars(sa.select(LoginSession).where(
+            LoginSession.token_hash == key)).first()
+    return cache[key]
 
 
 def _end(row: LoginSession, reason: str) -> None:

@@ -511,8 +511,9 @@ qualifications = Sheet(
                    "issued_on", "expires_on", "scope", "status", "validity")),
     presets={
         "expiring": Preset(lambda: f"{_certificate_window()} 天内到期的有效证书",
-                           certificates_expiring),
-        "expired_but_valid": Preset("已过有效期但证书状态仍为有效", certificates_expired_but_valid),
+                           certificates_expiring, index=("status", "expires_on")),
+        "expired_but_valid": Preset("已过有效期但证书状态仍为有效", certificates_expired_but_valid,
+                                    index=("status", "expires_on")),
     },
 )
 
@@ -576,7 +577,8 @@ interviews = Sheet(
     public=Public(("agency.name", "agency.credit_code", "interviewed_on", "reason", "deadline",
                    "result")),
     presets={"rectification_overdue": Preset("整改期限已过、尚无整改结果的约谈",
-                                             rectification_overdue)},
+                                             rectification_overdue,
+                                             index=("result", "deadline"))},
 )
 
 sheets.add(agencies, qualifications, reviews, interviews)

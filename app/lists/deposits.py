@@ -300,7 +300,8 @@ deposits = Sheet(
     order_by=("year", "enterprise_id"),
     search=("enterprise", "year", "status", "bank", "deposited_on"),
     list_fields=("enterprise", "year", "approved_amount", "deposited_amount", "bank", "status"),
-    presets={"overdue": Preset("逾期未足额存储的抵押金（待存储、未足额）", deposits_overdue)},
+    presets={"overdue": Preset("逾期未足额存储的抵押金（待存储、未足额）", deposits_overdue,
+                               index=("status", "year"))},
 )
 
 policies = Sheet(
@@ -337,7 +338,7 @@ policies = Sheet(
                  "status", "validity"),
     computed=ValidityWindow.COMPUTED,
     presets={"expiring": Preset(lambda: f"{_policy_window()} 天内到期的有效保单",
-                                policies_expiring)},
+                                policies_expiring, index=("status", "ends_on"))},
 )
 
 sheets.add(enterprises, policies, deposits)  # a deposit may point at its policy

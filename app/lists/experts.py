@@ -162,8 +162,10 @@ experts = Sheet(
     list_fields=("expert_no", "name", "employer", "title", "speciality", "expert_type",
                  "term_ends_on", "status"),
     presets={
-        "term_ending": Preset(lambda: f"{_term_window()} 天内聘期届满的在聘专家", term_ending),
-        "term_ended": Preset("聘期已满仍为在聘的专家", term_ended_in_office),
+        "term_ending": Preset(lambda: f"{_term_window()} 天内聘期届满的在聘专家", term_ending,
+                              index=("status", "term_ends_on")),
+        "term_ended": Preset("聘期已满仍为在聘的专家", term_ended_in_office,
+                             index=("status", "term_ends_on")),
     },
 )
 

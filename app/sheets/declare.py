@@ -203,9 +203,15 @@ class Public:
 class Preset:
     """A named filter of a list's screen (`?preset=<name>`), e.g. the certificates that expire
     within the warning window: `where()` is its SQL condition, evaluated per request (today,
-    settings); `label` may be a function too (it names the window from the settings)."""
+    settings); `label` may be a function too (it names the window from the settings).
+
+    `index` names the columns the condition selects by, those compared for equality first,
+    then the one compared by range (("status", "expires_on")): the list gets an index on them
+    (app/sheets/indexes.py), so that the dashboard counts the preset from the index alone
+    however large the list grows."""
     label: str | Callable[[], str]
     where: Callable[[], Any]
+    index: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:

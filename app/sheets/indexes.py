@@ -16,7 +16,9 @@ A list screen at a million rows must not sort or scan the table for a page:
       filters, and a click on the column's header sorts by it with the same tie-breaker
       as every page, from the index alone; a parent (foreign key) gets a b-tree on itself.
   An index a list model declares itself on such a column (`index=True`) is replaced by
-  this one, under the same name.
+  this one, under the same name;
+- every named filter that says which columns it selects by (`Preset(index=...)`: the
+  dashboard counts it) has one composite index on them.
 
 `declare_list_indexes(sheets)` applies this to the models' tables once every list is
 declared (app/lists/__init__.py), so migrations autogenerate the indexes and
@@ -138,6 +140,12 @@ def list_indexes(sheet: Sheet) -> list[IndexSpec]:
     if order is not None:
         wanted.append(order)
         covered.add(order[1][0])
+    for preset in sheet.presets.values():  # the dashboard's counts, from an index alone
+        if preset.index and all(wanted_name != f"ix_{table.name}_{'_'.join(preset.index)}"
+                                for wanted_name, _c, _o in wanted):
+            cols = [table.c[c] for c in preset.index]
+            wanted.append((f"ix_{table.name}_{'_'.join(preset.index)}", tuple(preset.index),
+                           _mysql_lengths(cols)))
     keys = _unique_leading(table)
     for name, column in searched:
         if isinstance(column.type, sa.Text):
