@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from flask import Flask
 from flask_appbuilder import AppBuilder
@@ -28,8 +29,23 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def create_app(overrides: dict | None = None) -> Flask:
-    """Build the application. `overrides` (tests, scripts) win over config.py."""
+# Command-line work on the lists alone (`flask --app app lists import …`): the screens and
+# APIs (some sixty views, a second of start-up out of a few seconds' import) are not built
+# for it. Everything else — gunicorn, `flask run`, `flask qingdan init` (which syncs the
+# screens' permissions), the tests — gets every screen.
+LIST_COMMANDS = {"import", "export", "template", "names"}
+
+
+def screens_wanted(argv: list[str]) -> bool:
+    """Whether a process started with `argv` serves or needs the screens."""
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    return not any(a == "lists" and nxt in LIST_COMMANDS for a, nxt in zip(args, args[1:]))
+
+
+def create_app(overrides: dict | None = None, *, screens: bool | None = None) -> Flask:
+    """Build the application. `overrides` (tests, scripts) win over config.py; `screens`
+    (default: unless the command line is a list command, `screens_wanted`) registers the
+    screens and APIs."""
     import config
 
     app = Flask(__name__, instance_path=config.INSTANCE_DIR)
@@ -69,8 +85,9 @@ def create_app(overrides: dict | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_foreign_keys)
         appbuilder = AppBuilder(security_manager_class=QingdanSecurityManager)
         appbuilder.init_app(app, db.session)
-        from .web import register_views
-        register_views(appbuilder)
+        if screens if screens is not None else screens_wanted(sys.argv):
+            from .web import register_views
+            register_views(appbuilder)
         auth.install(app)  # a cookie or JWT is a login only while its session is live
         from . import audit
         audit.guard()

@@ -133,3 +133,29 @@ def test_three_deploys_at_once_take_turns_at_the_deploy_lock_and_all_succeed(kin
             db.session.remove()
             db.engine.dispose()
         drop()
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (["flask", "--app", "app", "lists", "import", "experts", "f.xlsx"], False),
+    (["flask", "-A", "app", "lists", "export", "experts", "out.xlsx"], False),
+    (["flask", "--app", "app", "lists", "names"], False),
+    (["flask", "--app", "app", "qingdan", "init"], True),   # syncs the screens' permissions
+    (["flask", "--app", "app", "run"], True),
+    (["gunicorn", "-w", "4", "app:create_app()"], True),
+    (["pytest", "tests"], True),
+])
+def test_list_commands_start_without_the_screens_and_all_else_with_them(argv, wanted):
+    from app import screens_wanted
+    assert screens_wanted(argv) is wanted
+
+
+def test_a_list_command_works_without_the_screens(tmp_path):
+    """The command line as a clerk runs it, in a process of its own (no screens built)."""
+    env = dict(os.environ, QINGDAN_ENV="development", QINGDAN_INSTANCE=str(tmp_path),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'q.db'}")
+    out = tmp_path / "template.xlsx"
+    for args in (["db", "upgrade"], ["lists", "template", "experts", str(out)]):
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], env=env,
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert out.stat().st_size > 0
