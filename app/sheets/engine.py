@@ -19,7 +19,7 @@ from . import keys as k
 from . import values as v
 from .applying import ImportRefused, StalePlan, apply_plan, row_values
 from .checking import (
-    changed_fields,
+    changed_columns,
     check_locked,
     check_rules,
     check_unique,
@@ -43,10 +43,11 @@ from .rows import (
     key_attr,
     record_key,
     stored_values,
+    with_parent_columns,
 )
 from .rows import in_chunks as _in_chunks
 from .rows import same_value as _same
-from .snapshots import label_from_snapshot, restore_value
+from .snapshots import label_from_snapshot, restore_value, snapshot_columns
 from .undo import UndoRefused, undo_batch
 
 __all__ = ["build_plan", "apply_plan", "undo_batch", "Plan", "RowPlan", "Issue",
@@ -221,9 +222,17 @@ def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> Non
 def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
     """A row whose key a stored record has (compared after normalisation, keys.py) updates
     it or leaves it unchanged; the others create one. Only the columns of the row's own sheet
-    are compared: a sheet without 手机 leaves the phone alone."""
+    are compared: a sheet without 手机 leaves the phone alone.
+
+    The stored records are read as Core rows, a chunk of ids at a time, and compared at once:
+    what is kept of an unchanged one is its id and version (a re-import of 100,000 rows holds
+    no copy of the register)."""
     match_keys(sheet, plan.rows, session)
-    key_fields = [name for name in sheet.key if name not in sheet.relations]
+    relations = sheet.relations
+    key_fields = [name for name in sheet.key if name not in relations]
+    stored_fields = [c.field for c in sheet.stored]
+    fks = {rel: fk_column(sheet.model, rel)[0].key for rel in relations}
+    found: list[RowPlan] = []
     for r in plan.rows:
         if r.errors or r.key is None:
             r.action = "error"
@@ -232,21 +241,52 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
             r.refuse(key_ambiguous(sheet, r.label, r), sheet.key[-1],
                      column="、".join(key_headers(sheet, r)), value=r.label)
             continue
-        obj = r.found
-        if obj is None:
+        if r.found is None:
             r.action = "create"
             continue
-        r.existing_id, r.existing_version = obj.id, obj.version
-        r.stored = stored_values(sheet, obj)
-        for f in key_fields:
-            if v.key_form(getattr(obj, f)) == v.key_form(r.record.get(f)):
-                r.record[f] = getattr(obj, f)  # the same key in another width: not a change
-        fields = [c.field for c in sheet.stored if c.field in r.headers]
-        relations = [rel for rel in sheet.relations
-                     if any(c.field in r.headers for c in sheet.relations[rel])]
-        r.changes = changed_fields(sheet, obj, r.record,
-                                   fields + [f for f in r.derived if f not in fields], relations)
-        r.action = "update" if r.changes else "unchanged"
+        r.existing_id, r.existing_version = r.found.id, r.found.version
+        found.append(r)
+    model = sheet.model
+    columns = snapshot_columns(model)
+    by_id = {r.existing_id: r for r in found}
+    for chunk in k.id_chunks(session, list(by_id)):
+        for row in session.execute(select(*columns)
+                                   .where(k.ids_in(session, model.__table__.c.id, chunk))):
+            _compare(sheet, by_id.pop(row.id), row, key_fields, stored_fields, fks, session)
+    for r in by_id.values():  # deleted meanwhile (another session): to be created again
+        r.existing_id = r.existing_version = r.found = None
+        r.matches, r.action = [], "create"
+
+
+def _compare(sheet: Sheet, r: RowPlan, row, key_fields, stored_fields, fks,
+             session: Session) -> None:
+    """The row's action against the stored record (a Core row of its columns)."""
+    for f in key_fields:
+        if v.key_form(getattr(row, f)) == v.key_form(r.record.get(f)):
+            r.record[f] = getattr(row, f)  # the same key in another width: not a change
+    fields = [f for f in stored_fields if f in r.headers]
+    rels = {rel: fk for rel, fk in fks.items()
+            if any(c.field in r.headers for c in sheet.relations[rel])}
+    r.changes = changed_columns(row, r.record, fields + [f for f in r.derived if f not in fields],
+                                rels)
+    r.action = "update" if r.changes else "unchanged"
+    if r.action == "update":
+        # What the locks and the preview read of a changed record: its values and parents.
+        r.stored = _stored_values(sheet, row, fks, session)
+        for rel in rels:
+            if rel in r.changes:  # the parent as an instance, as the preview names it
+                r.changes[rel] = (r.stored[rel], r.changes[rel][1])
+
+
+def _stored_values(sheet: Sheet, row, fks: dict, session: Session) -> dict:
+    """stored_values of a record read as a Core row (parents from the session: those the
+    rows name are in its identity map already)."""
+    out = {c.field: getattr(row, c.field) for c in sheet.stored}
+    for rel in [*sheet.relations, *sheet.links]:
+        attr, target = fk_column(sheet.model, rel)
+        pid = getattr(row, attr.key)
+        out[rel] = session.get(target, pid) if pid is not None else None
+    return with_parent_columns(sheet, out)
 
 
 def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
