@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import any_, bindparam, func, select, tuple_
+from sqlalchemy import and_, any_, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -53,11 +53,12 @@ def key_in(session: Session, attrs: list, keys: list[tuple]):
         if len(attrs) == 1:
             return attrs[0] == any_(arrays[0])
         names = [f"k{i}" for i in range(len(attrs))]
-        wanted = func.unnest(*arrays).table_valued(*names)
+        wanted = func.unnest(*arrays).table_valued(*names).render_derived()
         return tuple_(*attrs).in_(select(*(wanted.c[n] for n in names)))
     if len(attrs) == 1:
         return attrs[0].in_([k[0] for k in keys])
-    return tuple_(*attrs).in_(keys)
+    # Not `(a, b) IN ((…), …)`: SQLite scans the whole key index for that, once per query.
+    return or_(*(and_(*(a == part for a, part in zip(attrs, key))) for key in keys))
 
 
 def ids_in(session: Session, id_column, ids: list[int]):
