@@ -21,7 +21,6 @@ from .rows import (
     Issue,
     RowPlan,
     describe_key,
-    in_chunks,
     key_attr,
     record_key,
     same_value,
@@ -266,9 +265,9 @@ def child_blockers(sheet: Sheet, ids: list[int], session: Session) -> dict[int, 
         (fk,) = rel.remote_side
         child = sheets.for_model(rel.mapper.class_)
         name = child.title if child else rel.key
-        for chunk in in_chunks(ids):
-            counts = session.execute(select(fk, func.count()).where(fk.in_(chunk))
-                                     .group_by(fk)).all()
+        for chunk in k.id_chunks(session, ids):
+            counts = session.execute(select(fk, func.count())
+                                     .where(k.ids_in(session, fk, chunk)).group_by(fk)).all()
             for pid, n in counts:
                 blockers[pid].append(f"{n} 条「{name}」")
     return blockers

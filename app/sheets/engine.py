@@ -45,7 +45,6 @@ from .rows import (
     stored_values,
     with_parent_columns,
 )
-from .rows import in_chunks as _in_chunks
 from .rows import same_value as _same
 from .snapshots import label_from_snapshot, restore_value, snapshot_columns
 from .undo import UndoRefused, undo_batch
@@ -301,8 +300,9 @@ def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
     model = sheet.model
     doomed_ids = [i for i in session.scalars(select(model.id).order_by(model.id)) if i not in kept]
     blockers = child_blockers(sheet, doomed_ids, session)
-    for chunk in _in_chunks(doomed_ids):
-        for obj in session.scalars(select(model).where(model.id.in_(chunk)).order_by(model.id)):
+    for chunk in k.id_chunks(session, doomed_ids):
+        for obj in session.scalars(select(model).where(k.ids_in(session, model.id, chunk))
+                                   .order_by(model.id)):
             rp = RowPlan(sheet="", row=0, action="delete", existing_id=obj.id,
                          existing_version=obj.version)
             rp.record = stored_values(sheet, obj)
