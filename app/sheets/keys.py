@@ -86,13 +86,15 @@ def find_rows(session: Session, model, attrs: list, keys: Iterable[tuple], *, lo
     columns = columns if columns is not None else [model.id, *attrs]
     names = [a.key for a in attrs]
     found: dict[tuple, list] = defaultdict(list)
-    wanted = sorted(set(keys), key=repr)
+    folded = {key: match_key(key) for key in set(keys)}  # a key found as given: not again
+    wanted = sorted(folded, key=repr)
     n_found = 0
     for chunk in in_chunks(wanted, chunk_size(session)):
         for row in session.execute(lookup_statement(session, model, attrs, chunk, columns)):
-            found[match_key(tuple(getattr(row, n) for n in names))].append(row)
+            key = tuple(getattr(row, n) for n in names)
+            found[folded.get(key) or match_key(key)].append(row)
             n_found += 1
-    missing = {match_key(k) for k in wanted} - set(found)
+    missing = set(folded.values()) - set(found)
     if loose and missing and _others_exist(session, model, n_found):
         seen = {row.id for rows in found.values() for row in rows}
         ids = []
