@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import JSON, LargeBinary, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -189,7 +190,10 @@ def _insert_created(writer: _Writer, creates: list[RowPlan], session: Session,
         params = [{**writer.written(r), "version": 1, **created} for r in chunk]
         # By match key: the batch has each once (checking.match_keys), and a database may
         # hand a value back in another form than it was given (a collation, a width).
-        ids = {k.match_key(tuple(row[1:])): row[0] for row in session.execute(stmt, params)}
+        result = (session.execute(_from_arrays(table, params, key_columns))
+                  if k.is_postgresql(session) and _arrayable(table, params)
+                  else session.execute(stmt, params))
+        ids = {k.match_key(tuple(row[1:])): row[0] for row in result}
         trail = []
         for r, p in zip(chunk, params):
             r.existing_id = ids[k.match_key(r.key)]
@@ -198,6 +202,23 @@ def _insert_created(writer: _Writer, creates: list[RowPlan], session: Session,
             trail.append(change_row(sheet.slug, r.existing_id, "create", None, after, actor,
                                     record_key=r.label, version_after=1, on=stamp))
         write_changes(session, trail)
+
+
+def _arrayable(table, params: list[dict]) -> bool:
+    names = set().union(*params)
+    return not any(isinstance(table.c[n].type, (JSON, LargeBinary)) for n in names)
+
+
+def _from_arrays(table, params: list[dict], key_columns):
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array a column) RETURNING id and key — one
+    statement of a few dozen parameters a chunk. (The multi-row VALUES SQLAlchemy builds for
+    an executemany with RETURNING has tens of thousands, and costs five times as much.)"""
+    names = sorted(set().union(*params))
+    arrays = [bindparam(None, [p.get(n) for p in params], type_=ARRAY(table.c[n].type))
+              for n in names]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived()
+    return (insert(table).from_select(names, select(*(rows.c[n] for n in names)))
+            .returning(table.c.id, *key_columns))
 
 
 def _befores(session: Session, model, ids: list[int]) -> dict[int, dict]:

@@ -37,17 +37,17 @@ def is_loose(types: Iterable) -> bool:
     return any(isinstance(t, Text) for t in types)
 
 
-def _postgresql(session: Session) -> bool:
+def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
 def chunk_size(session: Session) -> int:
-    return PG_CHUNK if _postgresql(session) else CHUNK
+    return PG_CHUNK if is_postgresql(session) else CHUNK
 
 
 def key_in(session: Session, attrs: list, keys: list[tuple]):
     """SQL: `attrs` have one of these keys (exact). See the module's docstring for PostgreSQL."""
-    if _postgresql(session):
+    if is_postgresql(session):
         arrays = [bindparam(None, [k[i] for k in keys], type_=ARRAY(a.type))
                   for i, a in enumerate(attrs)]
         if len(attrs) == 1:
@@ -63,7 +63,7 @@ def key_in(session: Session, attrs: list, keys: list[tuple]):
 
 def ids_in(session: Session, id_column, ids: list[int]):
     """SQL: the id is one of these (an array on PostgreSQL, as `key_in`)."""
-    if _postgresql(session):
+    if is_postgresql(session):
         return id_column == any_(bindparam(None, list(ids), type_=ARRAY(id_column.type)))
     return id_column.in_(ids)
 
