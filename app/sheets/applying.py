@@ -188,15 +188,18 @@ def _insert_created(writer: _Writer, creates: list[RowPlan], session: Session,
     created = stamps(actor.user_id, stamp, created=True)
     for chunk in in_chunks(creates, WRITE_CHUNK):
         params = [{**writer.written(r), "version": 1, **created} for r in chunk]
-        # By match key: the batch has each once (checking.match_keys), and a database may
-        # hand a value back in another form than it was given (a collation, a width).
+        # By key, else by match key: the batch has each once (checking.match_keys), and a
+        # database may hand a value back in another form than it was given (a collation).
         result = (session.execute(_from_arrays(table, params, key_columns))
                   if k.is_postgresql(session) and _arrayable(table, params)
                   else session.execute(stmt, params))
-        ids = {k.match_key(tuple(row[1:])): row[0] for row in result}
+        ids = {tuple(row[1:]): row[0] for row in result}
+        if len(ids) != len(chunk) or any(r.key not in ids for r in chunk):
+            ids = {k.match_key(key): rid for key, rid in ids.items()}
+            ids.update((r.key, ids[k.match_key(r.key)]) for r in chunk)
         trail = []
         for r, p in zip(chunk, params):
-            r.existing_id = ids[k.match_key(r.key)]
+            r.existing_id = ids[r.key]
             after = _as_json(p, skip)
             after["id"] = r.existing_id
             trail.append(change_row(sheet.slug, r.existing_id, "create", None, after, actor,
