@@ -185,6 +185,8 @@ def changed_columns(stored, record: dict, fields, fks: dict) -> dict:
     out = {}
     for f in fields:
         old, new = getattr(stored, f), record.get(f)
+        if old is new or (type(old) is type(new) and old == new):
+            continue  # as same_value would say, sooner: most fields of most rows
         if not same_value(old, new):
             out[f] = (old, new)
     for rel, fk in fks.items():

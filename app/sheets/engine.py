@@ -261,7 +261,8 @@ def _compare(sheet: Sheet, r: RowPlan, row, key_fields, stored_fields, fks,
              session: Session) -> None:
     """The row's action against the stored record (a Core row of its columns)."""
     for f in key_fields:
-        if v.key_form(getattr(row, f)) == v.key_form(r.record.get(f)):
+        given = r.record.get(f)
+        if getattr(row, f) != given and v.key_form(getattr(row, f)) == v.key_form(given):
             r.record[f] = getattr(row, f)  # the same key in another width: not a change
     fields = [f for f in stored_fields if f in r.headers]
     rels = {rel: fk for rel, fk in fks.items()
