@@ -230,7 +230,9 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
     relations = sheet.relations
     key_fields = [name for name in sheet.key if name not in relations]
     stored_fields = [c.field for c in sheet.stored]
-    fks = {rel: fk_column(sheet.model, rel)[0].key for rel in relations}
+    # relation -> (its foreign key's name, the fields that look it up)
+    fks = {rel: (fk_column(sheet.model, rel)[0].key, [c.field for c in cols])
+           for rel, cols in relations.items()}
     found: list[RowPlan] = []
     for r in plan.rows:
         if r.errors or r.key is None:
@@ -265,20 +267,19 @@ def _compare(sheet: Sheet, r: RowPlan, row, key_fields, stored_fields, fks,
         if getattr(row, f) != given and v.key_form(getattr(row, f)) == v.key_form(given):
             r.record[f] = getattr(row, f)  # the same key in another width: not a change
     fields = [f for f in stored_fields if f in r.headers]
-    rels = {rel: fk for rel, fk in fks.items()
-            if any(c.field in r.headers for c in sheet.relations[rel])}
+    rels = {rel: fk for rel, (fk, lookup) in fks.items() if any(f in r.headers for f in lookup)}
     r.changes = changed_columns(row, r.record, fields + [f for f in r.derived if f not in fields],
                                 rels)
     r.action = "update" if r.changes else "unchanged"
     if r.action == "update":
         # What the locks and the preview read of a changed record: its values and parents.
-        r.stored = _stored_values(sheet, row, fks, session)
+        r.stored = _stored_values(sheet, row, session)
         for rel in rels:
             if rel in r.changes:  # the parent as an instance, as the preview names it
                 r.changes[rel] = (r.stored[rel], r.changes[rel][1])
 
 
-def _stored_values(sheet: Sheet, row, fks: dict, session: Session) -> dict:
+def _stored_values(sheet: Sheet, row, session: Session) -> dict:
     """stored_values of a record read as a Core row (parents from the session: those the
     rows name are in its identity map already)."""
     out = {c.field: getattr(row, c.field) for c in sheet.stored}
