@@ -250,26 +250,39 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
     model = sheet.model
     columns = snapshot_columns(model)
     by_id = {r.existing_id: r for r in found}
+    seen: dict = {}
     for chunk in k.id_chunks(session, list(by_id)):
         for row in session.execute(select(*columns)
                                    .where(k.ids_in(session, model.__table__.c.id, chunk))):
-            _compare(sheet, by_id.pop(row.id), row, key_fields, stored_fields, fks, session)
+            r = by_id.pop(row.id)
+            _compare(sheet, r, row, key_fields, _compared(r, stored_fields, fks, seen), session)
     for r in by_id.values():  # deleted meanwhile (another session): to be created again
         r.existing_id = r.existing_version = r.found = None
         r.matches, r.action = [], "create"
 
 
-def _compare(sheet: Sheet, r: RowPlan, row, key_fields, stored_fields, fks,
-             session: Session) -> None:
+def _compared(r: RowPlan, stored_fields, fks, seen: dict) -> tuple[list, dict]:
+    """The fields and relations (relation -> its foreign key) a row's sheet gives: the rows
+    of one sheet share their headers, so this is worked out once a sheet."""
+    entry = seen.get(id(r.headers))
+    if entry is not None and entry[0] is r.headers and not r.derived:
+        return entry[1]
+    fields = [f for f in stored_fields if f in r.headers]
+    fields += [f for f in r.derived if f not in fields]
+    rels = {rel: fk for rel, (fk, lookup) in fks.items() if any(f in r.headers for f in lookup)}
+    if not r.derived:
+        seen[id(r.headers)] = (r.headers, (fields, rels))
+    return fields, rels
+
+
+def _compare(sheet: Sheet, r: RowPlan, row, key_fields, compared, session: Session) -> None:
     """The row's action against the stored record (a Core row of its columns)."""
     for f in key_fields:
         given = r.record.get(f)
         if getattr(row, f) != given and v.key_form(getattr(row, f)) == v.key_form(given):
             r.record[f] = getattr(row, f)  # the same key in another width: not a change
-    fields = [f for f in stored_fields if f in r.headers]
-    rels = {rel: fk for rel, (fk, lookup) in fks.items() if any(f in r.headers for f in lookup)}
-    r.changes = changed_columns(row, r.record, fields + [f for f in r.derived if f not in fields],
-                                rels)
+    fields, rels = compared
+    r.changes = changed_columns(row, r.record, fields, rels)
     r.action = "update" if r.changes else "unchanged"
     if r.action == "update":
         # What the locks and the preview read of a changed record: its values and parents.
