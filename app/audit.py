@@ -79,9 +79,11 @@ def change_row(slug: str, record_id: int, action: str, before: dict | None,
 
 
 def write_changes(session: Session, rows: list[dict]) -> None:
-    """Insert trail rows in bulk (Core, in chunks), in the caller's transaction."""
+    """Insert trail rows in bulk (Core, in chunks), in the caller's transaction. The table,
+    not the entity: `insert(Change)` would take the ORM's bulk path, row dicts and all."""
+    stmt = insert(Change.__table__)
     for i in range(0, len(rows), CHUNK):
-        session.execute(insert(Change), rows[i:i + CHUNK])
+        session.execute(stmt, rows[i:i + CHUNK])
 
 
 def record_export(session: Session, sheet, rows: int, *, user_id: int | None,

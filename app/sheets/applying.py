@@ -3,23 +3,39 @@
     locks (Sheet.locked) → lock and compare versions → the batch → insert the new → update the changed
     → delete the removed → the trail (in bulk, the same columns as every other path)
 
+Each step goes a chunk at a time (WRITE_CHUNK rows: their values, their statement, their trail
+rows), so memory stays flat however large the file: the new records are one
+`INSERT … RETURNING id, <key>` per chunk (ids matched back by key, whatever order a database
+returns them in), stored records are read as Core rows, never as ORM objects. After a large
+write the tables' statistics are refreshed (`analyze`): the planner must know that a table
+it thought empty has 100,000 rows before the next import looks keys up in it.
+
 `apply_plan` raises StalePlan (nothing written) when the records changed since the plan.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, LargeBinary, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..audit import IMPORT, Actor, change_row, write_changes
-from ..models import STAMP_FIELDS, ImportBatch, ImportFile, now, stamps
+from ..models import STAMP_FIELDS, Change, ImportBatch, ImportFile, now, stamps
+from . import keys as k
 from .checking import lock_reasons, written_records
 from .declare import Sheet
-from .rows import RowPlan, fk_column, in_chunks, json_value, key_attr, where_in
-from .snapshots import snapshot
+from .rows import RowPlan, fk_column, in_chunks, json_value, key_attr
+from .snapshots import row_snapshot, snapshot_columns
 from .sorting import key_names, sort_values
+
+log = logging.getLogger(__name__)
+
+WRITE_CHUNK = 2000     # rows per step of the writing (values, statement, trail rows)
+ANALYZE_AFTER = 5000   # rows created or deleted from which the statistics are refreshed
+_PLAIN = (str, int, float, bool, type(None))  # JSON as they are (json_value: the others)
 
 
 class StalePlan(Exception):
@@ -58,12 +74,12 @@ def apply_plan(plan, *, session: Session, user_id: int | None = None,
         batch = _new_batch(plan, session, user_id=user_id, source=source, data=data,
                            stamp=stamp, updated=len(updates), deleted=len(deletes))
         actor = Actor(user_id=user_id, source=IMPORT, batch_id=batch.id)
-        changes = _insert_created(sheet, plan, creates, session, actor, stamp)
+        writer = _Writer(sheet, plan)
+        _insert_created(writer, creates, session, actor, stamp)
         report("write", len(creates), total)
-        changes += _write_updated(sheet, plan, updates, session, actor, stamp)
+        _write_updated(writer, updates, session, actor, stamp)
         report("write", len(creates) + len(updates), total)
-        changes += _delete_removed(sheet, deletes, session, actor, stamp)
-        write_changes(session, changes)
+        _delete_removed(sheet, deletes, session, actor, stamp)
         report("write", total, total)
         session.commit()
     except IntegrityError as exc:
@@ -73,38 +89,79 @@ def apply_plan(plan, *, session: Session, user_id: int | None = None,
     except Exception:
         session.rollback()
         raise
+    if len(creates) + len(deletes) >= ANALYZE_AFTER:
+        analyze(session, [sheet.model.__table__, Change.__table__])
     session.expire_all()
     return batch
+
+
+def analyze(session: Session, tables) -> None:
+    """Refresh the planner's statistics of these tables, in a transaction of its own (after
+    the write's commit). Only an optimisation: a failure is logged, not raised."""
+    dialect = session.get_bind().dialect.name
+    try:
+        if dialect == "sqlite":
+            # A bounded sample of each index: ANALYZE would otherwise read them whole.
+            session.execute(text("PRAGMA analysis_limit=1000"))
+        for table in tables:
+            name = session.get_bind().dialect.identifier_preparer.format_table(table)
+            if dialect in ("mysql", "mariadb"):
+                session.execute(text(f"ANALYZE TABLE {name}")).all()
+            else:
+                session.execute(text(f"ANALYZE {name}"))
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.warning("ANALYZE failed after a large import", exc_info=True)
+
+
+class _Writer:
+    """What a row writes (row_values), the declaration read once: Sheet.stored and
+    Sheet.relations are computed on each access, and an import asks for every row."""
+
+    def __init__(self, sheet: Sheet, plan):
+        self.sheet, self.plan = sheet, plan
+        self.fields = [c.field for c in sheet.stored]
+        self.relations = [(fk_column(sheet.model, rel)[0].key, rel, [c.field for c in cols])
+                          for rel, cols in sheet.relations.items()]
+
+    def values(self, r: RowPlan) -> dict:
+        present = self.plan.present_fields if r.action == "create" else r.headers
+        derived = r.derived
+        record = r.record
+        out = {f: record.get(f) for f in self.fields if f in present or f in derived}
+        for fk, rel, fields in self.relations:
+            if any(f in present for f in fields):
+                parent = record.get(rel)
+                out[fk] = parent.id if parent is not None else None
+        return out
+
+    def written(self, r: RowPlan) -> dict:
+        """values and the sort keys of its texts (app/sheets/sorting.py), which the trail
+        does not keep."""
+        values = self.values(r)
+        return {**values, **sort_values(self.sheet, values)}
 
 
 def row_values(sheet: Sheet, plan, r: RowPlan) -> dict:
     """Column values to write for a row: only the columns the file has (for an update, the
     columns of the row's own sheet: another sheet may have more)."""
-    present = plan.present_fields if r.action == "create" else r.headers
-    out = {c.field: r.record.get(c.field) for c in sheet.stored
-           if c.field in present or c.field in r.derived}
-    for rel in sheet.relations:
-        if any(c.field in present for c in sheet.relations[rel]):
-            attr, _ = fk_column(sheet.model, rel)
-            parent = r.record.get(rel)
-            out[attr.key] = parent.id if parent is not None else None
-    return out
+    return _Writer(sheet, plan).values(r)
 
 
-def _written(sheet: Sheet, plan, r: RowPlan) -> dict:
-    """row_values and the sort keys of its texts (app/sheets/sorting.py), which the trail
-    does not keep."""
-    values = row_values(sheet, plan, r)
-    return {**values, **sort_values(sheet, values)}
+def _as_json(values: dict, skip=()) -> dict:
+    return {name: val if isinstance(val, _PLAIN) else json_value(val)
+            for name, val in values.items() if name not in skip}
 
 
 def _lock_and_compare(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
     """Lock the rows to be changed and check they are as previewed."""
     table = sheet.model.__table__
     touched = {r.existing_id: r.existing_version for r in rows}
-    for chunk in in_chunks(list(touched)):
+    for chunk in k.id_chunks(session, list(touched)):
         current = dict(session.execute(select(table.c.id, table.c.version)
-                                       .where(table.c.id.in_(chunk)).with_for_update()).all())
+                                       .where(k.ids_in(session, table.c.id, chunk))
+                                       .with_for_update()).all())
         if any(current.get(rid) != touched[rid] for rid in chunk):
             raise StalePlan("预览之后这些记录已被他人修改：请重新预览后再确认导入。")
 
@@ -126,71 +183,105 @@ def _new_batch(plan, session: Session, *, user_id, source, data, stamp, updated,
     return batch
 
 
-def _insert_created(sheet: Sheet, plan, creates: list[RowPlan], session: Session,
-                    actor: Actor, stamp) -> list[dict]:
+def _insert_created(writer: _Writer, creates: list[RowPlan], session: Session,
+                    actor: Actor, stamp) -> None:
+    """INSERT … RETURNING id and the key, a chunk at a time, and the chunk's trail rows
+    (the record as created: what history, restore and undo read)."""
     if not creates:
-        return []
+        return
+    sheet = writer.sheet
     table = sheet.model.__table__
-    params = [{**_written(sheet, plan, r), "version": 1,
-               **stamps(actor.user_id, stamp, created=True)} for r in creates]
-    session.execute(insert(table), params)
-    # Ids by key afterwards, in bulk: RETURNING in parameter order is row-at-a-time on some
-    # databases.
-    cols = [table.c[key_attr(sheet, k).key] for k in sheet.key]
-    ids: dict[tuple, int] = {}
-    for chunk in in_chunks([r.key for r in creates]):
-        for row in session.execute(select(table.c.id, *cols).where(where_in(cols, chunk))):
-            ids[tuple(row[1:])] = row[0]
-    out, keys = [], key_names(sheet)
-    for r, p in zip(creates, params):
-        r.existing_id = ids[r.key]
-        after = {k: json_value(val) for k, val in p.items()
-                 if k not in STAMP_FIELDS and k not in keys}
-        after["id"] = r.existing_id
-        out.append(change_row(sheet.slug, r.existing_id, "create", None, after, actor,
-                              record_key=r.label, version_after=1, on=stamp))
+    key_columns = [table.c[key_attr(sheet, name).key] for name in sheet.key]
+    stmt = insert(table).returning(table.c.id, *key_columns)
+    skip = set(STAMP_FIELDS) | key_names(sheet)
+    created = stamps(actor.user_id, stamp, created=True)
+    for chunk in in_chunks(creates, WRITE_CHUNK):
+        params = [{**writer.written(r), "version": 1, **created} for r in chunk]
+        # By key, else by match key: the batch has each once (checking.match_keys), and a
+        # database may hand a value back in another form than it was given (a collation).
+        result = (session.execute(_from_arrays(table, params, key_columns))
+                  if k.is_postgresql(session) and _arrayable(table, params)
+                  else session.execute(stmt, params))
+        ids = {tuple(row[1:]): row[0] for row in result}
+        if len(ids) != len(chunk) or any(r.key not in ids for r in chunk):
+            ids = {k.match_key(key): rid for key, rid in ids.items()}
+            ids.update((r.key, ids[k.match_key(r.key)]) for r in chunk)
+        trail = []
+        for r, p in zip(chunk, params):
+            r.existing_id = ids[r.key]
+            after = _as_json(p, skip)
+            after["id"] = r.existing_id
+            trail.append(change_row(sheet.slug, r.existing_id, "create", None, after, actor,
+                                    record_key=r.label, version_after=1, on=stamp))
+        write_changes(session, trail)
+
+
+def _arrayable(table, params: list[dict]) -> bool:
+    names = set().union(*params)
+    return not any(isinstance(table.c[n].type, (JSON, LargeBinary)) for n in names)
+
+
+def _from_arrays(table, params: list[dict], key_columns):
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array a column) RETURNING id and key — one
+    statement of a few dozen parameters a chunk. (The multi-row VALUES SQLAlchemy builds for
+    an executemany with RETURNING has tens of thousands, and costs five times as much.)"""
+    names = sorted(set().union(*params))
+    arrays = [bindparam(None, [p.get(n) for p in params], type_=ARRAY(table.c[n].type))
+              for n in names]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived()
+    return (insert(table).from_select(names, select(*(rows.c[n] for n in names)))
+            .returning(table.c.id, *key_columns))
+
+
+def _befores(session: Session, model, ids: list[int]) -> dict[int, dict]:
+    """id -> the record's snapshot as stored now (Core rows, a chunk of ids at a time)."""
+    columns = snapshot_columns(model)
+    out = {}
+    for chunk in k.id_chunks(session, ids):
+        for row in session.execute(select(*columns)
+                                   .where(k.ids_in(session, model.__table__.c.id, chunk))):
+            out[row.id] = row_snapshot(row)
     return out
 
 
-def _write_updated(sheet: Sheet, plan, updates: list[RowPlan], session: Session,
-                   actor: Actor, stamp) -> list[dict]:
-    if not updates:
-        return []
-    model, table = sheet.model, sheet.model.__table__
-    befores = {o.id: snapshot(o) for chunk in in_chunks([r.existing_id for r in updates])
-               for o in session.scalars(select(model).where(model.id.in_(chunk)))}
-    # One executemany per set of columns written.
-    groups: dict[tuple, list[RowPlan]] = defaultdict(list)
-    for r in updates:
-        groups[tuple(sorted(_written(sheet, plan, r)))].append(r)
-    for names, group in groups.items():
-        stmt = (update(table).where(table.c.id == bindparam("_id"))
-                .values({**{n: bindparam("_" + n) for n in names},
-                         "version": table.c.version + 1,
-                         **stamps(actor.user_id, stamp, created=False)}))
-        session.execute(stmt, [{"_id": r.existing_id,
-                                **{"_" + k: val for k, val in _written(sheet, plan, r).items()}}
-                               for r in group])
-    out = []
-    for r in updates:
-        before = befores[r.existing_id]
-        after = dict(before, **{k: json_value(val)
-                                for k, val in row_values(sheet, plan, r).items()})
-        after["version"] = r.existing_version + 1
-        out.append(change_row(sheet.slug, r.existing_id, "update", before, after, actor,
-                              record_key=r.label, version_after=r.existing_version + 1,
-                              on=stamp))
-    return out
+def _write_updated(writer: _Writer, updates: list[RowPlan], session: Session,
+                   actor: Actor, stamp) -> None:
+    sheet = writer.sheet
+    table = sheet.model.__table__
+    changed = stamps(actor.user_id, stamp, created=False)
+    for chunk in in_chunks(updates, WRITE_CHUNK):
+        befores = _befores(session, sheet.model, [r.existing_id for r in chunk])
+        # One executemany per set of columns written.
+        groups: dict[tuple, list[tuple[RowPlan, dict]]] = defaultdict(list)
+        for r in chunk:
+            values = writer.written(r)
+            groups[tuple(sorted(values))].append((r, values))
+        for names, group in groups.items():
+            stmt = (update(table).where(table.c.id == bindparam("_id"))
+                    .values({**{n: bindparam("_" + n) for n in names},
+                             "version": table.c.version + 1, **changed}))
+            session.execute(stmt, [{"_id": r.existing_id,
+                                    **{"_" + n: val for n, val in values.items()}}
+                                   for r, values in group])
+        trail = []
+        for r in chunk:
+            before = befores[r.existing_id]
+            after = dict(before, **_as_json(writer.values(r)))
+            after["version"] = r.existing_version + 1
+            trail.append(change_row(sheet.slug, r.existing_id, "update", before, after, actor,
+                                    record_key=r.label, version_after=r.existing_version + 1,
+                                    on=stamp))
+        write_changes(session, trail)
 
 
 def _delete_removed(sheet: Sheet, deletes: list[RowPlan], session: Session, actor: Actor,
-                    stamp) -> list[dict]:
-    model, table = sheet.model, sheet.model.__table__
+                    stamp) -> None:
+    table = sheet.model.__table__
     labels = {r.existing_id: r.label for r in deletes}
-    out = []
-    for chunk in in_chunks([r.existing_id for r in deletes]):
-        for o in session.scalars(select(model).where(model.id.in_(chunk))):
-            out.append(change_row(sheet.slug, o.id, "delete", snapshot(o), None, actor,
-                                  record_key=labels.get(o.id, ""), on=stamp))
-        session.execute(delete(table).where(table.c.id.in_(chunk)))
-    return out
+    for chunk in in_chunks([r.existing_id for r in deletes], WRITE_CHUNK):
+        befores = _befores(session, sheet.model, chunk)
+        write_changes(session, [change_row(sheet.slug, rid, "delete", before, None, actor,
+                                           record_key=labels.get(rid, ""), on=stamp)
+                                for rid, before in befores.items()])
+        for ids in k.id_chunks(session, chunk):
+            session.execute(delete(table).where(k.ids_in(session, table.c.id, ids)))

@@ -21,7 +21,6 @@ from .rows import (
     Issue,
     RowPlan,
     describe_key,
-    in_chunks,
     key_attr,
     record_key,
     same_value,
@@ -124,31 +123,36 @@ def match_keys(sheet: Sheet, rows: list[RowPlan], session: Session, *,
     """Each row's key (r.key), once in the batch — a repeat is an error — and the stored
     records that have it (r.matches; r.found when there is one), looked up in bulk. Keys
     are compared after normalisation (keys.py): APJ-（沪）-001 is APJ-(沪)-001. Rows with
-    errors are not keyed."""
+    errors are not keyed. A match is a Core row of the record's id, version and key
+    columns (keys.find_rows), not an ORM object."""
+    relations = sheet.relations
     seen: dict[tuple, RowPlan] = {}
     keyed: list[RowPlan] = []
     for r in rows:
-        r.label = describe_key(sheet, r.record)
+        r.label = describe_key(sheet, r.record, relations)
         if r.errors:
             continue
-        r.key = record_key(sheet, r.record)
+        r.key = record_key(sheet, r.record, relations)
         if r.key is None:
             continue
-        first = seen.get(k.match_key(r.key))
+        mk = k.match_key(r.key)
+        first = seen.get(mk)
         if first is not None:
             headers = key_headers(sheet, r)
             r.refuse(key_taken(sheet, shown_label(sheet, r.label, mask), headers=headers,
                                sheet_name=first.sheet, row=first.row),
                      sheet.key[-1], column="、".join(headers), value=r.label)
             continue
-        seen[k.match_key(r.key)] = r
+        seen[mk] = r
         keyed.append(r)
     attrs = [key_attr(sheet, name) for name in sheet.key]
     loose = k.is_loose(sheet.column(name).type for name in sheet.key
-                       if name not in sheet.relations)
-    existing = k.find_by_keys(session, sheet.model, attrs, [r.key for r in keyed], loose=loose)
-    for r in keyed:
-        r.matches = k.pick(existing.get(k.match_key(r.key), []), attrs, r.key)
+                       if name not in relations)
+    model = sheet.model
+    existing = k.find_rows(session, model, attrs, [r.key for r in keyed], loose=loose,
+                           columns=[model.id, model.version, *attrs])
+    for mk, r in seen.items():
+        r.matches = k.pick(existing.get(mk, []), attrs, r.key) if mk in existing else []
         r.found = r.matches[0] if len(r.matches) == 1 else None
 
 
@@ -174,6 +178,24 @@ def changed_fields(sheet: Sheet, obj, record: dict, fields, relations) -> dict:
     return out
 
 
+def changed_columns(stored, record: dict, fields, fks: dict) -> dict:
+    """changed_fields for a stored record read as a Core row (its columns by name):
+    `fks` is relation -> its foreign-key column's name; a changed relation's old side is
+    the parent's id (the caller loads the instance if it shows it)."""
+    out = {}
+    for f in fields:
+        old, new = getattr(stored, f), record.get(f)
+        if old is new or (type(old) is type(new) and old == new):
+            continue  # as same_value would say, sooner: most fields of most rows
+        if not same_value(old, new):
+            out[f] = (old, new)
+    for rel, fk in fks.items():
+        old, new = getattr(stored, fk), record.get(rel)
+        if old != (new.id if new is not None else None):
+            out[rel] = (old, new)
+    return out
+
+
 def check_unique(sheet: Sheet, rows: list[RowPlan], session: Session, fields,
                  *, mask: Mask = _as_is) -> None:
     """Columns unique apart from the key (专家编号): once in the batch, and not another
@@ -185,8 +207,8 @@ def check_unique(sheet: Sheet, rows: list[RowPlan], session: Session, fields,
         shown = mask if col.sensitive else _as_is
         todo = [r for r in rows if r.action != "error" and r.record.get(col.field)]
         attr = getattr(model, col.field)
-        owners = k.find_by_keys(session, model, [attr], [(r.record[col.field],) for r in todo],
-                                loose=k.is_loose([col.type]))
+        owners = k.find_rows(session, model, [attr], [(r.record[col.field],) for r in todo],
+                             loose=k.is_loose([col.type]))
         first: dict = {}
         for r in todo:
             value = k.match_key((r.record[col.field],))
@@ -245,9 +267,9 @@ def child_blockers(sheet: Sheet, ids: list[int], session: Session) -> dict[int, 
         (fk,) = rel.remote_side
         child = sheets.for_model(rel.mapper.class_)
         name = child.title if child else rel.key
-        for chunk in in_chunks(ids):
-            counts = session.execute(select(fk, func.count()).where(fk.in_(chunk))
-                                     .group_by(fk)).all()
+        for chunk in k.id_chunks(session, ids):
+            counts = session.execute(select(fk, func.count())
+                                     .where(k.ids_in(session, fk, chunk)).group_by(fk)).all()
             for pid, n in counts:
                 blockers[pid].append(f"{n} 条「{name}」")
     return blockers

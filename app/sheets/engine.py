@@ -19,7 +19,7 @@ from . import keys as k
 from . import values as v
 from .applying import ImportRefused, StalePlan, apply_plan, row_values
 from .checking import (
-    changed_fields,
+    changed_columns,
     check_locked,
     check_rules,
     check_unique,
@@ -43,10 +43,10 @@ from .rows import (
     key_attr,
     record_key,
     stored_values,
+    with_parent_columns,
 )
-from .rows import in_chunks as _in_chunks
 from .rows import same_value as _same
-from .snapshots import label_from_snapshot, restore_value
+from .snapshots import label_from_snapshot, restore_value, snapshot_columns
 from .undo import UndoRefused, undo_batch
 
 __all__ = ["build_plan", "apply_plan", "undo_batch", "Plan", "RowPlan", "Issue",
@@ -240,9 +240,19 @@ def _resolve_parents(sheet: Sheet, rows: list[RowPlan], session: Session) -> Non
 def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
     """A row whose key a stored record has (compared after normalisation, keys.py) updates
     it or leaves it unchanged; the others create one. Only the columns of the row's own sheet
-    are compared: a sheet without 手机 leaves the phone alone."""
+    are compared: a sheet without 手机 leaves the phone alone.
+
+    The stored records are read as Core rows, a chunk of ids at a time, and compared at once:
+    what is kept of an unchanged one is its id and version (a re-import of 100,000 rows holds
+    no copy of the register)."""
     match_keys(sheet, plan.rows, session)
-    key_fields = [name for name in sheet.key if name not in sheet.relations]
+    relations = sheet.relations
+    key_fields = [name for name in sheet.key if name not in relations]
+    stored_fields = [c.field for c in sheet.stored]
+    # relation -> (its foreign key's name, the fields that look it up)
+    fks = {rel: (fk_column(sheet.model, rel)[0].key, [c.field for c in cols])
+           for rel, cols in relations.items()}
+    found: list[RowPlan] = []
     for r in plan.rows:
         if r.errors or r.key is None:
             r.action = "error"
@@ -251,21 +261,65 @@ def _match_existing(sheet: Sheet, plan: Plan, session: Session) -> None:
             r.refuse(key_ambiguous(sheet, r.label, r), sheet.key[-1],
                      column="、".join(key_headers(sheet, r)), value=r.label)
             continue
-        obj = r.found
-        if obj is None:
+        if r.found is None:
             r.action = "create"
             continue
-        r.existing_id, r.existing_version = obj.id, obj.version
-        r.stored = stored_values(sheet, obj)
-        for f in key_fields:
-            if v.key_form(getattr(obj, f)) == v.key_form(r.record.get(f)):
-                r.record[f] = getattr(obj, f)  # the same key in another width: not a change
-        fields = [c.field for c in sheet.stored if c.field in r.headers]
-        relations = [rel for rel in sheet.relations
-                     if any(c.field in r.headers for c in sheet.relations[rel])]
-        r.changes = changed_fields(sheet, obj, r.record,
-                                   fields + [f for f in r.derived if f not in fields], relations)
-        r.action = "update" if r.changes else "unchanged"
+        r.existing_id, r.existing_version = r.found.id, r.found.version
+        found.append(r)
+    model = sheet.model
+    columns = snapshot_columns(model)
+    by_id = {r.existing_id: r for r in found}
+    seen: dict = {}
+    for chunk in k.id_chunks(session, list(by_id)):
+        for row in session.execute(select(*columns)
+                                   .where(k.ids_in(session, model.__table__.c.id, chunk))):
+            r = by_id.pop(row.id)
+            _compare(sheet, r, row, key_fields, _compared(r, stored_fields, fks, seen), session)
+    for r in by_id.values():  # deleted meanwhile (another session): to be created again
+        r.existing_id = r.existing_version = r.found = None
+        r.matches, r.action = [], "create"
+
+
+def _compared(r: RowPlan, stored_fields, fks, seen: dict) -> tuple[list, dict]:
+    """The fields and relations (relation -> its foreign key) a row's sheet gives: the rows
+    of one sheet share their headers, so this is worked out once a sheet."""
+    entry = seen.get(id(r.headers))
+    if entry is not None and entry[0] is r.headers and not r.derived:
+        return entry[1]
+    fields = [f for f in stored_fields if f in r.headers]
+    fields += [f for f in r.derived if f not in fields]
+    rels = {rel: fk for rel, (fk, lookup) in fks.items() if any(f in r.headers for f in lookup)}
+    if not r.derived:
+        seen[id(r.headers)] = (r.headers, (fields, rels))
+    return fields, rels
+
+
+def _compare(sheet: Sheet, r: RowPlan, row, key_fields, compared, session: Session) -> None:
+    """The row's action against the stored record (a Core row of its columns)."""
+    for f in key_fields:
+        given = r.record.get(f)
+        if getattr(row, f) != given and v.key_form(getattr(row, f)) == v.key_form(given):
+            r.record[f] = getattr(row, f)  # the same key in another width: not a change
+    fields, rels = compared
+    r.changes = changed_columns(row, r.record, fields, rels)
+    r.action = "update" if r.changes else "unchanged"
+    if r.action == "update":
+        # What the locks and the preview read of a changed record: its values and parents.
+        r.stored = _stored_values(sheet, row, session)
+        for rel in rels:
+            if rel in r.changes:  # the parent as an instance, as the preview names it
+                r.changes[rel] = (r.stored[rel], r.changes[rel][1])
+
+
+def _stored_values(sheet: Sheet, row, session: Session) -> dict:
+    """stored_values of a record read as a Core row (parents from the session: those the
+    rows name are in its identity map already)."""
+    out = {c.field: getattr(row, c.field) for c in sheet.stored}
+    for rel in [*sheet.relations, *sheet.links]:
+        attr, target = fk_column(sheet.model, rel)
+        pid = getattr(row, attr.key)
+        out[rel] = session.get(target, pid) if pid is not None else None
+    return with_parent_columns(sheet, out)
 
 
 def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
@@ -280,8 +334,9 @@ def _plan_deletions(sheet: Sheet, plan: Plan, session: Session) -> None:
     model = sheet.model
     doomed_ids = [i for i in session.scalars(select(model.id).order_by(model.id)) if i not in kept]
     blockers = child_blockers(sheet, doomed_ids, session)
-    for chunk in _in_chunks(doomed_ids):
-        for obj in session.scalars(select(model).where(model.id.in_(chunk)).order_by(model.id)):
+    for chunk in k.id_chunks(session, doomed_ids):
+        for obj in session.scalars(select(model).where(k.ids_in(session, model.id, chunk))
+                                   .order_by(model.id)):
             rp = RowPlan(sheet="", row=0, action="delete", existing_id=obj.id,
                          existing_version=obj.version)
             rp.record = stored_values(sheet, obj)

@@ -116,11 +116,13 @@ def key_attr(sheet: Sheet, name: str):
     return getattr(sheet.model, name)
 
 
-def record_key(sheet: Sheet, record: dict) -> tuple | None:
+def record_key(sheet: Sheet, record: dict, relations: dict | None = None) -> tuple | None:
+    """`relations`: sheet.relations, when the caller has it (it is computed on each call)."""
+    relations = sheet.relations if relations is None else relations
     parts = []
     for name in sheet.key:
         value = record.get(name)
-        if name in sheet.relations:
+        if name in relations:
             value = value.id if value is not None else None
         if value is None:
             return None
@@ -128,11 +130,12 @@ def record_key(sheet: Sheet, record: dict) -> tuple | None:
     return tuple(parts)
 
 
-def describe_key(sheet: Sheet, record: dict) -> str:
+def describe_key(sheet: Sheet, record: dict, relations: dict | None = None) -> str:
+    relations = sheet.relations if relations is None else relations
     out = []
     for name in sheet.key:
-        if name in sheet.relations:
-            out.extend(str(record.get(c.field) or "") for c in sheet.relations[name])
+        if name in relations:
+            out.extend(str(record.get(c.field) or "") for c in relations[name])
         else:
             col = sheet.column(name)
             out.append(col.type.to_text(record.get(name)))

@@ -21,6 +21,17 @@ def snapshot(obj) -> dict:
             if c.key not in STAMP_FIELDS and not is_sort_key(c.columns[0])}
 
 
+def snapshot_columns(model) -> list:
+    """The columns `snapshot` keeps, for a Core select (labelled by attribute name)."""
+    return [c.columns[0].label(c.key) for c in inspect(model).column_attrs
+            if c.key not in STAMP_FIELDS and not is_sort_key(c.columns[0])]
+
+
+def row_snapshot(row) -> dict:
+    """`snapshot` of a record read as a Core row of `snapshot_columns`."""
+    return {k: json_value(val) for k, val in row._mapping.items()}
+
+
 def restore_value(sheet: Sheet, name: str, value):
     """A JSON-kept value back to its column's Python type."""
     if value is None:

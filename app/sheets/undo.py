@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from ..audit import IMPORT, UNDO, Actor, change_row, write_changes
 from ..models import Change, ImportBatch, now, stamps
+from . import keys as k
+from .applying import ANALYZE_AFTER, analyze
 from .declare import sheets
-from .rows import in_chunks
 from .snapshots import label_from_snapshot, restore_value
 from .sorting import sort_values
 
@@ -42,7 +43,15 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
     stamp = now()
     actor = Actor(user_id=user_id, source=UNDO, batch_id=batch.id)
     try:
-        log = [_take_back(sheet, c, session, actor, stamp) for c in reversed(changes)]
+        log, created = [], []
+        for c in reversed(changes):
+            if c.action == "create":  # removed together, a chunk of ids per statement
+                created.append(c)
+                continue
+            log += _remove_created(sheet, created, session, actor, stamp)
+            created = []
+            log.append(_take_back(sheet, c, session, actor, stamp))
+        log += _remove_created(sheet, created, session, actor, stamp)
         write_changes(session, log)
         batch.undone, batch.undone_on, batch.undone_by_fk = True, stamp, user_id
         session.commit()
@@ -50,6 +59,8 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
         session.rollback()
         raise UndoRefused("撤销未执行：本批次新增的记录已被其他清单引用（例如已有下属的证书或责任事项），"
                           "或被删除的记录已重新录入，请先处理这些记录。") from exc
+    if len(changes) >= ANALYZE_AFTER:
+        analyze(session, [sheet.model.__table__, Change.__table__])
     session.expire_all()
     return batch
 
@@ -95,6 +106,8 @@ def undo_preview(batch_id: int, *, session: Session) -> UndoPreview | None:
 
 
 def _refuse_locked(sheet, changes: list[Change], session: Session) -> None:
+    if sheet.locked is None:
+        return
     snapshots = [s for c in changes for s in (c.before, c.after) if s]
     locked = next(filter(None, sheet.lock_reasons(session, snapshots)), None)
     if locked:
@@ -104,9 +117,10 @@ def _refuse_locked(sheet, changes: list[Change], session: Session) -> None:
 def _refuse_changed_since(sheet, changes: list[Change], session: Session) -> None:
     table = sheet.model.__table__
     current: dict[int, int] = {}
-    for chunk in in_chunks([c.record_id for c in changes]):
+    for chunk in k.id_chunks(session, [c.record_id for c in changes]):
         current.update(session.execute(select(table.c.id, table.c.version)
-                                       .where(table.c.id.in_(chunk)).with_for_update()).all())
+                                       .where(k.ids_in(session, table.c.id, chunk))
+                                       .with_for_update()).all())
     conflicts = [c for c in changes
                  if (c.record_id in current if c.action == "delete"
                      else current.get(c.record_id) != c.version_after)]
@@ -118,14 +132,25 @@ def _refuse_changed_since(sheet, changes: list[Change], session: Session) -> Non
                           "撤销未执行：" + "；".join(names) + more)
 
 
-def _take_back(sheet, c: Change, session: Session, actor: Actor, stamp) -> dict:
-    """Write the reverse of one change; its row on the trail."""
+def _summary(actor: Actor) -> str:
+    return f"撤销导入批次 {actor.batch_id}"
+
+
+def _remove_created(sheet, changes: list[Change], session: Session, actor: Actor,
+                    stamp) -> list[dict]:
+    """Delete the records these creations made; their rows on the trail."""
     table = sheet.model.__table__
-    summary = f"撤销导入批次 {actor.batch_id}"
-    if c.action == "create":
-        session.execute(delete(table).where(table.c.id == c.record_id))
-        return change_row(sheet.slug, c.record_id, "delete", c.after, None, actor,
-                          record_key=c.record_key, on=stamp, summary=summary)
+    for chunk in k.id_chunks(session, [c.record_id for c in changes]):
+        session.execute(delete(table).where(k.ids_in(session, table.c.id, chunk)))
+    return [change_row(sheet.slug, c.record_id, "delete", c.after, None, actor,
+                       record_key=c.record_key, on=stamp, summary=_summary(actor))
+            for c in changes]
+
+
+def _take_back(sheet, c: Change, session: Session, actor: Actor, stamp) -> dict:
+    """Write the reverse of one change (an update or a deletion); its row on the trail."""
+    table = sheet.model.__table__
+    summary = _summary(actor)
     if c.action == "update":
         values = {k: restore_value(sheet, k, val) for k, val in c.before.items()
                   if k not in ("id", "version")}
