@@ -17,7 +17,7 @@ from .declare import Sheet
 from .headers import Layout, is_empty, is_footer, locate_header
 from .merges import fill_down
 from .reader import RawSheet
-from .rows import Issue, RowPlan
+from .rows import ABSENT, Issue, RawCells, RowPlan
 
 
 def cell_text(raw) -> str:
@@ -80,43 +80,81 @@ def _header_problems(sheet: Sheet, raw: RawSheet, layout: Layout) -> list[Issue]
     return problems
 
 
+_CACHE_SIZE = 4096   # distinct cells remembered per column (see _Column)
+_EXCEL_ERROR = "单元格是 Excel 错误值「{}」（公式出错）：请修正公式，或直接填写内容后再导入"
+_DITTO_WITHOUT_ABOVE = "「同上」上方没有可沿用的值：请填写实际内容"
+
+
+class _Column:
+    """How one column's cells are read. Most columns hold few distinct values (性别, 学历, a
+    dictionary's words), so each distinct cell is read once; a column of distinct values (ID
+    numbers, names) fills the cache up to _CACHE_SIZE and then reads the rest as they come."""
+    __slots__ = ("index", "field", "header", "type", "unit", "cache")
+
+    def __init__(self, index: int, col, header: str, unit):
+        self.index, self.field, self.header = index, col.field, header
+        self.type, self.unit = col.type, unit
+        self.cache: dict = {}
+
+    def read(self, cell) -> tuple:
+        """(the cell as written, its value, the problem's value, the problem or None)."""
+        key = cell if cell.__class__ is str else (cell.__class__, cell)
+        cache = self.cache
+        found = cache.get(key)
+        if found is None:
+            found = self._read(cell)
+            if len(cache) < _CACHE_SIZE:
+                cache[key] = found
+        return found
+
+    def _read(self, cell) -> tuple:
+        text = cell_text(cell)
+        error = v.excel_error(cell)
+        if error is not None:   # never empty, even in an optional column
+            return text, None, error, _EXCEL_ERROR.format(error)
+        try:
+            return text, self.type.parse(cell, unit=self.unit), "", None
+        except v.ValueProblem as exc:
+            return text, None, text, str(exc)
+
+
 def read_rows(raw: RawSheet, layout: Layout) -> list[RowPlan]:
     """The sheet's data rows below its header, each cell read by its column's type."""
     out = []
-    above: dict[int, object] = {}  # cell index -> value of the row above, for 同上
-    filled = fill_down(raw.rows, raw.merges, layout.last_header_row)
-    headers = {c.field: layout.headers[i] for i, c in layout.columns.items()}
+    columns = [_Column(i, col, layout.headers[i], layout.units.get(i))
+               for i, col in layout.columns.items()]
+    headers = {c.field: c.header for c in columns}   # one dict for all rows of the sheet
+    positions = {c.field: k for k, c in enumerate(columns)}
+    above = [ABSENT] * len(columns)   # the cell of the row above, for 同上
+    name, last_header_row = raw.name, layout.last_header_row
+    repeats_header = layout.repeats_header
+    filled = fill_down(raw.rows, raw.merges, last_header_row)
     for (row_number, own), (_same_row, cells) in zip(raw.rows, filled):
-        if row_number <= layout.last_header_row:
+        if row_number <= last_header_row:
             continue
         # What a row is (empty, a total, a repeated page header) is told by its own cells.
-        if is_empty(own) or is_footer(own) or layout.repeats_header(own):
+        if is_empty(own) or is_footer(own) or repeats_header(own):
             continue
-        rp = RowPlan(sheet=raw.name, row=row_number, headers=dict(headers))
-        for i, col in layout.columns.items():
-            cell = cells[i] if i < len(cells) else None
-            header = layout.headers[i]
-            if v.is_ditto(cell):
-                if i not in above:
-                    rp.issues.append(Issue(raw.name, row_number, header, v.clean_text(cell),
-                                           "「同上」上方没有可沿用的值：请填写实际内容",
-                                           field=col.field))
+        record, texts, issues = {}, [], []
+        width = len(cells)
+        for k, column in enumerate(columns):
+            i = column.index
+            cell = cells[i] if i < width else None
+            if isinstance(cell, str) and ("同上" in cell or "〃" in cell) and v.is_ditto(cell):
+                cell = above[k]
+                if cell is ABSENT:
+                    issues.append(Issue(name, row_number, column.header, v.clean_text(cells[i]),
+                                        _DITTO_WITHOUT_ABOVE, field=column.field))
+                    texts.append(ABSENT)
                     continue
-                cell = above[i]
-            above[i] = cell
-            rp.raw[col.field] = cell_text(cell)
-            error = v.excel_error(cell)
-            if error is not None:   # never empty, even in an optional column
-                rp.issues.append(Issue(raw.name, row_number, header, error,
-                                       f"单元格是 Excel 错误值「{error}」（公式出错）：请修正公式，"
-                                       "或直接填写内容后再导入", field=col.field))
-                rp.record[col.field] = None
-                continue
-            try:
-                rp.record[col.field] = col.type.parse(cell, unit=layout.units.get(i))
-            except v.ValueProblem as exc:
-                rp.issues.append(Issue(raw.name, row_number, header, cell_text(cell), str(exc),
-                                       field=col.field))
-                rp.record[col.field] = None
-        out.append(rp)
+            above[k] = cell
+            text, value, shown, problem = column.read(cell)
+            texts.append(text)
+            record[column.field] = value
+            if problem is not None:
+                issues.append(Issue(name, row_number, column.header, shown, problem,
+                                    field=column.field))
+        out.append(RowPlan(name, row_number, record=record,
+                           raw=RawCells(positions, tuple(texts)), issues=issues,
+                           headers=headers))
     return out
