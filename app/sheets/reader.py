@@ -21,7 +21,7 @@ import re
 import struct
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import file_problems as fp
@@ -51,16 +51,51 @@ _DOCTYPE_SUBSET = re.compile(r"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _TEXT_GUARD = re.compile(r'="((?:[^"]|"")*)"', re.DOTALL)   # Excel's ="0031…" in CSV
 _CHILD_PROGRAM = (Path(__file__).with_name("child_reader.py")).read_text(encoding="utf-8")
 _OFFICE_XML = str(Path(__file__).with_name("office_xml.py"))
+_NO_MERGES = object()
 
 
-@dataclass
 class RawSheet:
-    name: str
-    hidden: bool
-    rows: list[tuple[int, list]]   # (excel_row_number starting at 1, cell values); empty sheet -> []
-    # Merged ranges (first row, first column, last row, last column): rows as Excel numbers
-    # them, columns from 0 like the cells. None when the format cannot tell (CSV).
-    merges: list[tuple[int, int, int, int]] | None = field(default_factory=list)
+    """One sheet of the file. rows: (Excel row number from 1, cell values), trailing empty
+    rows dropped; an empty sheet has none. merges: merged ranges (first row, first column,
+    last row, last column), rows as Excel numbers them, columns from 0 like the cells; None
+    when the format cannot tell (CSV).
+
+    The rows of a workbook come from its reader process chunk by chunk: iter_rows() reads
+    them once as they come (the importer, which keeps none of them), `rows` keeps them all."""
+    __slots__ = ("name", "hidden", "merges", "_rows", "_source")
+
+    def __init__(self, name: str, hidden: bool, rows: list[tuple[int, list]] | None = None,
+                 merges: list[tuple[int, int, int, int]] | None = _NO_MERGES, *, source=None):
+        self.name, self.hidden = name, hidden
+        self.merges = [] if merges is _NO_MERGES else merges
+        self._rows = rows if rows is not None or source is not None else []
+        self._source = source   # an iterator of the rows, until they are taken
+
+    @property
+    def rows(self) -> list[tuple[int, list]]:
+        if self._rows is None:
+            if self._source is None:
+                raise RuntimeError(f"the rows of sheet {self.name!r} were read once already")
+            self._rows, self._source = list(self._source), None
+        return self._rows
+
+    def iter_rows(self):
+        """The rows, read once when they stream from the reader process."""
+        if self._rows is not None:
+            return iter(self._rows)
+        if self._source is None:
+            raise RuntimeError(f"the rows of sheet {self.name!r} were read once already")
+        source, self._source = self._source, None
+        return iter(source)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, RawSheet):
+            return NotImplemented
+        return (self.name, self.hidden, self.rows, self.merges) == (
+            other.name, other.hidden, other.rows, other.merges)
+
+    def __repr__(self) -> str:
+        return f"RawSheet({self.name!r}, hidden={self.hidden!r}, merges={self.merges!r})"
 
 
 @dataclass
@@ -213,9 +248,13 @@ def _read_in_child(data: bytes, kind: str, label: str, limits: Limits,
                     done.returncode, stderr)
         raise fp.damaged(label)
     try:
-        kind, *details = _ChildResultUnpickler(io.BytesIO(done.stdout)).load()
+        output = io.BytesIO(done.stdout)
+        del done   # `output` keeps it; the chunks are read as the rows are
+        kind, *details = _ChildResultUnpickler(output).load()
         if kind == "ok":
-            return [_raw_sheet(*sheet, errors=errors or {}) for sheet in details[0]]
+            chunks = _Chunks(output, label)
+            return [_raw_sheet(*sheet, chunks=chunks, errors=errors or {})
+                    for sheet in details[0]]
         if kind == "columns":
             last_column = int(details[0])
         if kind == "sparse":
@@ -236,18 +275,96 @@ def _read_in_child(data: bytes, kind: str, label: str, limits: Limits,
     raise fp.damaged(label)
 
 
-def _raw_sheet(name, hidden, values, merges=(), *, errors: dict) -> RawSheet:
-    if not isinstance(name, str) or not isinstance(hidden, bool):
+def _raw_sheet(name, hidden, has_rows, merges=(), *, chunks: _Chunks, errors: dict) -> RawSheet:
+    if not isinstance(name, str) or not isinstance(hidden, bool) or not isinstance(has_rows, bool):
         raise TypeError("not a sheet")
-    values = values or []
-    for row, column, text in errors.get(name, ()) if not hidden else ():
-        if row <= len(values):
-            cells = values[row - 1]
-            cells.extend([""] * (column + 1 - len(cells)))
-            cells[column] = text
-    rows = _drop_trailing_empty(list(enumerate(values, 1)))
     ranges = [(int(r1) + 1, int(c1), int(r2) + 1, int(c2)) for r1, c1, r2, c2 in merges or ()]
-    return RawSheet(name, hidden, rows, ranges)
+    if not has_rows:
+        return RawSheet(name, hidden, [], ranges)
+    by_row: dict[int, list] = {}
+    for row, column, text in errors.get(name, ()) if not hidden else ():
+        by_row.setdefault(row, []).append((column, text))
+    return RawSheet(name, hidden, None, ranges, source=chunks.sheet(by_row))
+
+
+class _Chunks:
+    """The sheets' rows in the child's output, unpickled a chunk at a time. The sheets with
+    rows follow each other in the output: reading a sheet's rows first reads those of the
+    sheets before it, keeping the rows of a sheet nobody has begun to read."""
+
+    def __init__(self, output: io.BytesIO, label: str):
+        self._output, self._label = output, label
+        self._sheets: list[_SheetRows] = []
+        self._at = 0   # the sheet whose chunks come next
+
+    def sheet(self, errors: dict) -> _SheetRows:
+        rows = _SheetRows(self, len(self._sheets), errors)
+        self._sheets.append(rows)
+        return rows
+
+    def reach(self, index: int) -> None:
+        while self._at < index:
+            before = self._sheets[self._at]
+            if before.state == "unread":
+                before.kept, before.state = list(before.read()), "kept"
+            else:   # begun and left: the rest of its rows is nobody's
+                for _ in before.read():
+                    pass
+        if self._at > index:
+            raise RuntimeError("the rows of this sheet were read once already")
+
+    def load(self) -> list:
+        try:
+            # One unpickler for each pickle: each was written with a memo of its own.
+            chunk = _ChildResultUnpickler(self._output).load()
+            if not isinstance(chunk, list) or not all(isinstance(c, list) for c in chunk):
+                raise TypeError("not a chunk of rows")
+        except Exception:   # not what the program writes
+            log.warning("workbook reader process wrote an unexpected result on %s", self._label,
+                        exc_info=True)
+            raise fp.damaged(self._label) from None
+        return chunk
+
+    def finished(self, index: int) -> None:
+        self._at = index + 1
+        if self._at == len(self._sheets):
+            self._output = None   # the output, all read: let it go
+
+
+class _SheetRows:
+    """One sheet's rows as they come: numbered, Excel error values put in (the scan found
+    them; calamine reads them as empty cells), trailing empty rows left out."""
+
+    def __init__(self, chunks: _Chunks, index: int, errors: dict):
+        self._chunks, self._index, self._errors = chunks, index, errors
+        self.state = "unread"   # → reading → done, or → kept (read ahead of its turn)
+        self.kept: list | None = None
+
+    def __iter__(self):
+        if self.state == "kept":
+            kept, self.kept, self.state = self.kept, None, "done"
+            return iter(kept)
+        self._chunks.reach(self._index)
+        return self.read()
+
+    def read(self):
+        self.state = "reading"
+        errors, number, empty = self._errors, 0, []
+        while chunk := self._chunks.load():
+            for cells in chunk:
+                number += 1
+                for column, text in errors.get(number, ()):
+                    cells.extend([""] * (column + 1 - len(cells)))
+                    cells[column] = text
+                if all(cell == "" for cell in cells):
+                    empty.append((number, cells))   # kept only if a filled row follows
+                    continue
+                if empty:
+                    yield from empty
+                    empty = []
+                yield number, cells
+        self.state = "done"
+        self._chunks.finished(self._index)
 
 
 class _ChildResultUnpickler(pickle.Unpickler):

@@ -11,11 +11,13 @@ sheets from being imported (Issue.blocking is False).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from itertools import chain, islice
 
 from . import values as v
 from .declare import Sheet
-from .headers import Layout, is_empty, is_footer, locate_header
-from .merges import fill_down
+from .headers import HEADER_SCAN_ROWS, Layout, is_empty, is_footer, locate_header
+from .merges import filled_rows
 from .reader import RawSheet
 from .rows import ABSENT, Issue, RawCells, RowPlan
 
@@ -39,9 +41,13 @@ def plan_sheet(sheet: Sheet, raw: RawSheet, plan) -> bool:
         plan.notices.append(Issue(raw.name, 0, "", "", "隐藏的工作表，已跳过：如需导入，"
                                   "请在 Excel 中取消隐藏后再上传", warning=True))
         return False
-    layout = locate_header(sheet, raw.rows, raw.merges)
+    # The rows stream from the reader (reader.RawSheet): the first few tell the header,
+    # then each row is read and let go.
+    rows = raw.iter_rows()
+    head = list(islice(rows, HEADER_SCAN_ROWS))
+    layout = locate_header(sheet, head, raw.merges)
     if layout is None:
-        if raw.rows:
+        if head:
             plan.notes.append(f"工作表「{raw.name}」中找不到「{sheet.title}」的表头，已跳过。")
             plan.notices.append(Issue(raw.name, 0, "", "",
                                       f"找不到「{sheet.title}」的表头，整张工作表已跳过",
@@ -61,7 +67,7 @@ def plan_sheet(sheet: Sheet, raw: RawSheet, plan) -> bool:
         plan.file_issues.extend(problems)
         return True
     plan.present_fields.update(c.field for c in layout.columns.values())
-    plan.rows.extend(read_rows(raw, layout))
+    plan.rows.extend(read_rows(raw, layout, chain(head, rows)))
     return True
 
 
@@ -118,8 +124,9 @@ class _Column:
             return text, None, text, str(exc)
 
 
-def read_rows(raw: RawSheet, layout: Layout) -> list[RowPlan]:
-    """The sheet's data rows below its header, each cell read by its column's type."""
+def read_rows(raw: RawSheet, layout: Layout, rows: Iterable | None = None) -> list[RowPlan]:
+    """The sheet's data rows below its header, each cell read by its column's type.
+    rows: the sheet's rows (raw.rows unless given), read once in order."""
     out = []
     columns = [_Column(i, col, layout.headers[i], layout.units.get(i))
                for i, col in layout.columns.items()]
@@ -128,8 +135,8 @@ def read_rows(raw: RawSheet, layout: Layout) -> list[RowPlan]:
     above = [ABSENT] * len(columns)   # the cell of the row above, for 同上
     name, last_header_row = raw.name, layout.last_header_row
     repeats_header = layout.repeats_header
-    filled = fill_down(raw.rows, raw.merges, last_header_row)
-    for (row_number, own), (_same_row, cells) in zip(raw.rows, filled):
+    filled = filled_rows(raw.rows if rows is None else rows, raw.merges, last_header_row)
+    for row_number, own, cells in filled:
         if row_number <= last_header_row:
             continue
         # What a row is (empty, a total, a repeated page header) is told by its own cells.
