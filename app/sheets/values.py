@@ -18,6 +18,7 @@ identifiers, and the matching of enumerations, apply full NFKC to their own inpu
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import operator
 import re
@@ -717,11 +718,16 @@ def _id_check(id17: str) -> str:
 
 
 def _id_birth_ok(yyyymmdd: str) -> bool:
+    return _is_date_since_1900(yyyymmdd) and yyyymmdd <= _dt.date.today().strftime("%Y%m%d")
+
+
+@functools.lru_cache(maxsize=65536)   # a list of people has some ten thousand birth dates
+def _is_date_since_1900(yyyymmdd: str) -> bool:
     try:
         born = _dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
         return False
-    return born.year >= 1900 and born <= _dt.date.today()
+    return born.year >= 1900
 
 
 def parse_id_number(raw) -> str | None:
