@@ -57,11 +57,12 @@ def write_sheets(sheets, write):
         if rows is None:
             continue
         chunk = []
+        same = {}   # a text written again is one object: pickled once a chunk, read once
         for cells in rows:
-            chunk.append(cells)
+            chunk.append([same.setdefault(c, c) if c.__class__ is str else c for c in cells])
             if len(chunk) == CHUNK_ROWS:
                 write(chunk)
-                chunk = []
+                chunk, same = [], {}
         if chunk:
             write(chunk)
         write([])
