@@ -102,15 +102,15 @@ class _Column:
         self.type, self.unit = col.type, unit
         self.cache: dict = {}
 
-    def read(self, cell) -> tuple:
-        """(the cell as written, its value, the problem's value, the problem or None)."""
-        key = cell if cell.__class__ is str else (cell.__class__, cell)
-        cache = self.cache
-        found = cache.get(key)
-        if found is None:
-            found = self._read(cell)
-            if len(cache) < _CACHE_SIZE:
-                cache[key] = found
+    def read(self, cell) -> tuple | object:
+        """(the cell as written, its value, the problem's value, the problem or None), or
+        _DITTO for a 同上. read_rows looks in the cache itself first: this is for a miss."""
+        found = _DITTO if v.is_ditto(cell) else self._read(cell)
+        try:
+            if len(self.cache) < _CACHE_SIZE:
+                self.cache[_key(cell)] = found
+        except TypeError:   # a value that cannot be a key (none of the readers gives one)
+            pass
         return found
 
     def _read(self, cell) -> tuple:
@@ -122,6 +122,14 @@ class _Column:
             return text, self.type.parse(cell, unit=self.unit), "", None
         except v.ValueProblem as exc:
             return text, None, text, str(exc)
+
+
+_DITTO = object()
+
+
+def _key(cell):
+    """A cell as a cache key: 1, 1.0 and True are equal, and are read differently."""
+    return cell if cell.__class__ is str else (cell.__class__, cell)
 
 
 def read_rows(raw: RawSheet, layout: Layout, rows: Iterable | None = None) -> list[RowPlan]:
@@ -147,15 +155,22 @@ def read_rows(raw: RawSheet, layout: Layout, rows: Iterable | None = None) -> li
         for k, column in enumerate(columns):
             i = column.index
             cell = cells[i] if i < width else None
-            if isinstance(cell, str) and ("同上" in cell or "〃" in cell) and v.is_ditto(cell):
+            try:
+                found = column.cache.get(cell if cell.__class__ is str else (cell.__class__, cell))
+            except TypeError:
+                found = None
+            if found is None:
+                found = column.read(cell)
+            if found is _DITTO:
                 cell = above[k]
                 if cell is ABSENT:
                     issues.append(Issue(name, row_number, column.header, v.clean_text(cells[i]),
                                         _DITTO_WITHOUT_ABOVE, field=column.field))
                     texts.append(ABSENT)
                     continue
+                found = column.cache.get(_key(cell)) or column.read(cell)
             above[k] = cell
-            text, value, shown, problem = column.read(cell)
+            text, value, shown, problem = found
             texts.append(text)
             record[column.field] = value
             if problem is not None:

@@ -143,7 +143,7 @@ def clean_text(raw, *, person_name: bool = False) -> str | None:
         text = _cleaned(text)
     if text.startswith("'"):
         text = text[1:].strip()
-    if person_name:
+    if person_name and not text.isalpha():   # letters only: no space, no dot to change
         text = re.sub(r"\s+", "", text).translate(_NAME_DOTS)
     return text or None
 
@@ -718,7 +718,17 @@ def _id_check(id17: str) -> str:
 
 
 def _id_birth_ok(yyyymmdd: str) -> bool:
-    return _is_date_since_1900(yyyymmdd) and yyyymmdd <= _dt.date.today().strftime("%Y%m%d")
+    return _is_date_since_1900(yyyymmdd) and yyyymmdd <= _today_digits()
+
+
+_today: list = [None, ""]   # today, and today as yyyymmdd
+
+
+def _today_digits() -> str:
+    today = _dt.date.today()
+    if today != _today[0]:
+        _today[:] = [today, today.strftime("%Y%m%d")]
+    return _today[1]
 
 
 @functools.lru_cache(maxsize=65536)   # a list of people has some ten thousand birth dates
@@ -887,7 +897,10 @@ def parse_email(raw) -> str | None:
     text = _norm(raw)
     if text is None:
         return None
-    address = re.sub(r"^mailto:", "", text, flags=re.IGNORECASE).strip()
+    if text.isascii():
+        address = text[7:].strip() if text[:7].lower() == "mailto:" else text
+    else:
+        address = re.sub(r"^mailto:", "", text, flags=re.IGNORECASE).strip()
     m = _EMAIL_RE.fullmatch(address)
     if not m or len(address) > 254 or len(m[1]) > 64:
         raise ValueProblem(f"电子邮箱{_quote(text)}格式不正确：请填写一个地址，如 zhangwei@example.com")
