@@ -118,7 +118,12 @@ class Layout:
 
     @property
     def _title_sizes(self) -> set[int]:
-        return {len(t) for t in self.title_rows}
+        """How many cells the title rows fill (asked once a data row; made once a sheet)."""
+        made = self.__dict__.get("_sizes_of")
+        if made is None or made[0] is not self.title_rows:
+            made = self.__dict__["_sizes_of"] = (self.title_rows,
+                                                 {len(t) for t in self.title_rows})
+        return made[1]
 
 
 def _index(sheet: Sheet) -> dict[str, tuple[Col, bool]]:
