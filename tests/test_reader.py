@@ -369,6 +369,7 @@ def test_zip_bomb_is_refused_before_anything_is_decompressed(zip_bomb, limits, m
 
     monkeypatch.setattr(zipfile.ZipFile, "open", open_and_record)
     monkeypatch.setattr(subprocess, "run", no_child)
+    monkeypatch.setattr(subprocess, "Popen", no_child)
     message = refused(zip_bomb, limits=limits)
     assert "压缩炸弹" in message
     assert opened == []

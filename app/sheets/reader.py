@@ -21,6 +21,8 @@ import re
 import struct
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,36 +234,25 @@ def _read_in_child(data: bytes, kind: str, label: str, limits: Limits,
                str(limits.child_memory_bytes), str(max(1, math.ceil(limits.child_seconds))),
                str(limits.max_rows), str(limits.max_columns), str(limits.sparse_floor_cells),
                str(limits.max_sparseness), kind, _OFFICE_XML, default_name]
-    try:
-        done = subprocess.run(command, input=data, capture_output=True, check=False,
-                              timeout=limits.child_seconds,
-                              env={**os.environ, "RUST_BACKTRACE": "0"})   # one line, not 40
-    except subprocess.TimeoutExpired:   # run() has killed the child
-        log.warning("workbook reader process timed out after %s s on %s", limits.child_seconds, label)
-        raise fp.damaged(label) from None
     # An OSError from starting the process propagates: that is the server's trouble.
-    if done.returncode != 0 or not done.stdout:
-        stderr = done.stderr.decode("utf-8", "replace").strip()
-        if len(stderr) > 1000:   # keep how it started and how it ended
-            stderr = stderr[:500] + " … " + stderr[-500:]
-        log.warning("workbook reader process failed on %s (exit status %s): %s", label,
-                    done.returncode, stderr)
-        raise fp.damaged(label)
+    child = _Child(command, data, limits.child_seconds, label)
     try:
-        output = io.BytesIO(done.stdout)
-        del done   # `output` keeps it; the chunks are read as the rows are
-        kind, *details = _ChildResultUnpickler(output).load()
-        if kind == "ok":
-            chunks = _Chunks(output, label)
-            return [_raw_sheet(*sheet, chunks=chunks, errors=errors or {})
-                    for sheet in details[0]]
+        kind, *details = _ChildResultUnpickler(child).load()
         if kind == "columns":
             last_column = int(details[0])
         if kind == "sparse":
             name, last_column, last_row, filled = str(details[0]), *(int(x) for x in details[1:4])
-    except Exception:   # not what the program writes
-        log.warning("workbook reader process wrote an unexpected result on %s", label, exc_info=True)
-        raise fp.damaged(label) from None
+        if kind == "ok":
+            chunks = _Chunks(child, label)
+            sheets = [_raw_sheet(*sheet, chunks=chunks, errors=errors or {})
+                      for sheet in details[0]]
+    except Exception:   # not what the program writes (or nothing: it failed)
+        raise child.failed(unexpected=True) from None
+    if kind == "ok":
+        if not chunks.pending:   # no rows to come: the child is done
+            child.finish()
+        return sheets
+    child.finish()
     if kind == "encrypted":
         raise fp.encrypted(label)
     if kind == "macros":
@@ -273,6 +264,99 @@ def _read_in_child(data: bytes, kind: str, label: str, limits: Limits,
     if kind == "sparse":
         raise fp.sparse_sheet(label, name, last_column, last_row, filled)
     raise fp.damaged(label)
+
+
+class _Child:
+    """The reader process at work. A thread takes what it writes as it comes, so that it
+    never waits for this process, which unpickles the chunks meanwhile (read, readline: a
+    file to the unpickler, blocking until the bytes are there). Whatever the child does, the
+    caller gets its output or `failed()`: damaged, with why in the log."""
+
+    def __init__(self, command: list[str], data: bytes, seconds: float, label: str):
+        self._label, self._seconds = label, seconds
+        self._stderr = tempfile.TemporaryFile()   # a pipe the child could fill and block on
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self._stderr,
+                                         env={**os.environ, "RUST_BACKTRACE": "0"})  # one line, not 40
+        self._buffer, self._start, self._received = bytearray(), 0, 0
+        self._ended, self._timed_out = False, False
+        self._ready = threading.Condition()
+        self._timer = threading.Timer(seconds, self._time_out)
+        self._timer.daemon = True
+        self._timer.start()
+        threading.Thread(target=self._feed, args=(data,), daemon=True).start()
+        self._collector = threading.Thread(target=self._collect, daemon=True)
+        self._collector.start()
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            self._process.stdin.write(data)
+            self._process.stdin.close()
+        except OSError:   # it has ended without reading it all: its exit status says why
+            pass
+
+    def _time_out(self) -> None:
+        if self._process.poll() is None:   # not when it has just ended by itself
+            self._timed_out = True
+            self._process.kill()
+
+    def _collect(self) -> None:
+        try:
+            while piece := self._process.stdout.read1(1 << 16):
+                with self._ready:
+                    self._buffer += piece
+                    self._received += len(piece)
+                    self._ready.notify_all()
+        finally:
+            self._process.wait()
+            self._timer.cancel()
+            with self._ready:
+                self._ended = True
+                self._ready.notify_all()
+
+    def read(self, size: int = -1) -> bytes:
+        with self._ready:
+            while not self._ended and (size < 0 or len(self._buffer) - self._start < size):
+                self._ready.wait()
+            end = len(self._buffer) if size < 0 else self._start + size
+            piece = bytes(self._buffer[self._start:end])
+            self._start += len(piece)
+            if self._start > 1 << 20:   # what has been read is let go
+                del self._buffer[:self._start]
+                self._start = 0
+            return piece
+
+    def readline(self) -> bytes:
+        with self._ready:
+            while not self._ended and self._buffer.find(b"\n", self._start) == -1:
+                self._ready.wait()
+            found = self._buffer.find(b"\n", self._start)
+            return self.read(found + 1 - self._start if found != -1 else -1)
+
+    def finish(self) -> None:
+        """After the last of its output: the child must have ended well."""
+        self._collector.join()
+        if self._timed_out or self._process.returncode != 0:
+            raise self.failed()
+
+    def failed(self, unexpected: bool = False) -> UnreadableFile:
+        """Why the child's output cannot be used, logged; the exception to raise."""
+        self._collector.join()
+        status = self._process.returncode
+        if self._timed_out:
+            log.warning("workbook reader process timed out after %s s on %s", self._seconds,
+                        self._label)
+        elif status != 0 or not self._received:
+            self._stderr.seek(0)
+            stderr = self._stderr.read().decode("utf-8", "replace").strip()
+            if len(stderr) > 1000:   # keep how it started and how it ended
+                stderr = stderr[:500] + " … " + stderr[-500:]
+            log.warning("workbook reader process failed on %s (exit status %s): %s",
+                        self._label, status, stderr)
+        else:
+            log.warning("workbook reader process wrote an unexpected result on %s", self._label,
+                        exc_info=unexpected)
+        return fp.damaged(self._label)
 
 
 def _raw_sheet(name, hidden, has_rows, merges=(), *, chunks: _Chunks, errors: dict) -> RawSheet:
@@ -292,8 +376,8 @@ class _Chunks:
     rows follow each other in the output: reading a sheet's rows first reads those of the
     sheets before it, keeping the rows of a sheet nobody has begun to read."""
 
-    def __init__(self, output: io.BytesIO, label: str):
-        self._output, self._label = output, label
+    def __init__(self, child: _Child, label: str):
+        self._child, self._label = child, label
         self._sheets: list[_SheetRows] = []
         self._at = 0   # the sheet whose chunks come next
 
@@ -316,19 +400,21 @@ class _Chunks:
     def load(self) -> list:
         try:
             # One unpickler for each pickle: each was written with a memo of its own.
-            chunk = _ChildResultUnpickler(self._output).load()
+            chunk = _ChildResultUnpickler(self._child).load()
             if not isinstance(chunk, list) or not all(isinstance(c, list) for c in chunk):
                 raise TypeError("not a chunk of rows")
-        except Exception:   # not what the program writes
-            log.warning("workbook reader process wrote an unexpected result on %s", self._label,
-                        exc_info=True)
-            raise fp.damaged(self._label) from None
+        except Exception:   # not what the program writes (or it broke off)
+            raise self._child.failed(unexpected=True) from None
         return chunk
+
+    @property
+    def pending(self) -> bool:
+        return self._at < len(self._sheets)
 
     def finished(self, index: int) -> None:
         self._at = index + 1
         if self._at == len(self._sheets):
-            self._output = None   # the output, all read: let it go
+            self._child.finish()   # all read: it must have ended well
 
 
 class _SheetRows:
