@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from types import MappingProxyType
 
 from sqlalchemy import inspect, tuple_
 
@@ -43,8 +42,33 @@ class Issue:
         return f"{where}{value}：{self.message}"
 
 
-_NOTHING: Mapping = MappingProxyType({})   # the shared, read-only default of a row's mappings
-ABSENT = object()   # a cell RawCells holds no text for (a 同上 with nothing above it)
+class _Nothing(dict):
+    """The shared empty default of a row's mappings: read-only, so that a step assigns a
+    mapping of its own rather than filling the one all rows share."""
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a RowPlan's empty default mapping is shared: assign a new one")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self):
+        return "_NOTHING"
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __reduce__(self):
+        return "ABSENT"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+_NOTHING: Mapping = _Nothing()
+ABSENT = _Absent()   # a cell RawCells holds no text for (a 同上 with nothing above it)
 
 
 class RawCells(Mapping):
