@@ -742,6 +742,10 @@ def _is_date_since_1900(yyyymmdd: str) -> bool:
 
 def parse_id_number(raw) -> str | None:
     """居民身份证号码 -> 18 characters, upper-case X; a 15-digit number is upgraded."""
+    if (raw.__class__ is str and len(raw) == 18 and raw.isascii() and raw[:17].isdigit()
+            and (raw[17] == "X" or raw[17].isdigit()) and _id_birth_ok(raw[6:14])
+            and raw[17] == _id_check(raw[:17])):
+        return raw   # as it should be written: what the rest would find, in a tenth of the time
     if isinstance(raw, bool):
         raise ValueProblem(f"{_ID_NAME}{_quote(_raw_text(raw))}格式不正确：应为 18 位")
     numeric = isinstance(raw, (int, float, Decimal))
