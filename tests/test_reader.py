@@ -369,6 +369,7 @@ def test_zip_bomb_is_refused_before_anything_is_decompressed(zip_bomb, limits, m
 
     monkeypatch.setattr(zipfile.ZipFile, "open", open_and_record)
     monkeypatch.setattr(subprocess, "run", no_child)
+    monkeypatch.setattr(subprocess, "Popen", no_child)
     message = refused(zip_bomb, limits=limits)
     assert "压缩炸弹" in message
     assert opened == []
@@ -760,3 +761,35 @@ def test_sparse_xlsx_within_the_limits_cannot_exhaust_the_worker(tmp_path):
     wb2.active.append(["姓名", "单位"])
     wb2.save(ok)
     assert read_file(ok)[0].rows == [(1, ["姓名", "单位"])]
+
+
+def test_a_long_workbook_streams_its_rows_in_chunks_each_in_place(tmp_path):
+    # The reader process writes rows 2,000 at a time; the error value comes from the scan.
+    path = tmp_path / "long.xlsx"
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    first.title = "甲"
+    for i in range(1, 4502):
+        first.append([i, f"名{i}"])
+    first["B4321"] = "#N/A"
+    workbook.create_sheet("乙").append(["另一表"])
+    workbook.save(path)
+    streamed, kept = read_file(path), read_file(path)
+    # The second sheet read first: the first one's rows are kept for whoever reads them.
+    assert list(streamed[1].iter_rows()) == [(1, ["另一表"])]
+    rows = list(streamed[0].iter_rows())
+    assert rows == kept[0].rows
+    assert [number for number, _ in rows] == list(range(1, 4502))
+    assert rows[4320] == (4321, [4321, "#N/A"]) and rows[-1] == (4501, [4501, "名4501"])
+    with pytest.raises(RuntimeError):   # streamed rows are read once
+        list(streamed[0].iter_rows())
+
+
+def test_a_child_whose_rows_break_off_is_damaged_when_they_are_read(monkeypatch):
+    program = ("import pickle, sys; out = sys.stdout.buffer; "
+               "out.write(pickle.dumps(('ok', [('表', False, True, [])]))); "
+               "out.write(pickle.dumps([['甲', 1.0]])); out.write(b'\\x80\\x05 broken')")
+    monkeypatch.setattr(reader, "_CHILD_PROGRAM", program)
+    sheet, = read_file(small_xls(), "断.xls")
+    with pytest.raises(UnreadableFile, match="损坏"):
+        list(sheet.iter_rows())

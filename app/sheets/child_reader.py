@@ -4,13 +4,20 @@ reader._read_in_child runs this file's text as `python -P -c <text> ARGS` (see t
 a new interpreter that sets its own limits first, before it reads a byte of the file, then
 imports only the standard library, python_calamine, xlrd (.xls) and lxml (through
 office_xml.py, loaded from its path, for office "xls" exports). It takes the file on
-stdin and writes one pickle to stdout:
+stdin and writes to stdout either one pickle
 
-    ("ok", [(name, hidden, rows or None, merged ranges), ...])
-        rows: one list of cells per Excel row from row 1; merged ranges:
-        (first row, first column, last row, last column), 0-based
     ("encrypted",) | ("macros",) | ("rows",) | ("columns", last column number)
     | ("sparse", sheet name, last column, last row, filled cells)
+
+or a sequence of pickles: first
+
+    ("ok", [(name, hidden, has rows, merged ranges), ...])
+        merged ranges: (first row, first column, last row, last column), 0-based
+
+then, for each sheet that has rows, in order, its rows (one list of cells per Excel row
+from row 1) in chunks of up to CHUNK_ROWS rows, each chunk a pickled list, and an empty
+list after its last chunk. Written chunk by chunk, so that neither this process nor the
+reading one holds a big workbook's cells as Python objects all at once.
 
 Anything else (an exception, a panic, an abort, a signal, no output) means damaged.
 ARGS: memory, seconds, max rows, max columns, sparse floor, max sparseness, then the kind
@@ -18,6 +25,8 @@ ARGS: memory, seconds, max rows, max columns, sparse floor, max sparseness, then
 """
 import resource
 import sys
+
+CHUNK_ROWS = 2000
 
 
 def main():
@@ -28,27 +37,50 @@ def main():
     import pickle
     kind, helper, default_name = sys.argv[7:10]
     data = sys.stdin.buffer.read()
+    out = sys.stdout.buffer
+
+    def write(value):
+        out.write(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
     if kind == "book":
-        result = read_book(data, max_rows, max_columns, sparse_floor, max_sparseness)
+        read_book(data, max_rows, max_columns, sparse_floor, max_sparseness, write)
     else:
-        result = read_markup(data, kind, helper, default_name, max_rows, max_columns)
-    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-    sys.stdout.buffer.flush()
+        read_markup(data, kind, helper, default_name, max_rows, max_columns, write)
+    out.flush()
 
 
-def read_book(data, max_rows, max_columns, sparse_floor, max_sparseness):
+def write_sheets(sheets, write):
+    """sheets: (name, hidden, rows: an iterable of lists or None, merged ranges)."""
+    write(("ok", [(name, hidden, rows is not None, merges)
+                  for name, hidden, rows, merges in sheets]))
+    for _name, _hidden, rows, _merges in sheets:
+        if rows is None:
+            continue
+        chunk = []
+        same = {}   # a text written again is one object: pickled once a chunk, read once
+        for cells in rows:
+            chunk.append([same.setdefault(c, c) if c.__class__ is str else c for c in cells])
+            if len(chunk) == CHUNK_ROWS:
+                write(chunk)
+                chunk, same = [], {}
+        if chunk:
+            write(chunk)
+        write([])
+
+
+def read_book(data, max_rows, max_columns, sparse_floor, max_sparseness, write):
     import io
 
     from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except PasswordError:
-        return ("encrypted",)
+        return write(("encrypted",))
     is_xls = data[:8] == bytes.fromhex("D0CF11E0A1B11AE1")
     with workbook:
         metas = workbook.sheets_metadata
         if any(meta.typ in (SheetTypeEnum.MacroSheet, SheetTypeEnum.Vba) for meta in metas):
-            return ("macros",)
+            return write(("macros",))
         opened = []     # (name, calamine sheet or None when hidden or empty)
         total_rows = 0
         for index, meta in enumerate(metas):
@@ -62,9 +94,9 @@ def read_book(data, max_rows, max_columns, sparse_floor, max_sparseness):
             last_row, last_column = sheet.end
             total_rows += last_row + 1
             if total_rows > max_rows:
-                return ("rows",)
+                return write(("rows",))
             if last_column + 1 > max_columns:
-                return ("columns", last_column + 1)
+                return write(("columns", last_column + 1))
             opened.append((meta.name, False, sheet))
         census = xls_census(data, [n for n, _h, s in opened if s is not None]) if is_xls else {}
         for name, _hidden, sheet in opened:
@@ -73,19 +105,38 @@ def read_book(data, max_rows, max_columns, sparse_floor, max_sparseness):
             rows, columns = sheet.end[0] + 1, sheet.end[1] + 1
             filled = census[name][0]
             if rows * columns > sparse_floor and rows * columns > max_sparseness * max(filled, 1):
-                return ("sparse", name, columns, rows, filled)
+                return write(("sparse", name, columns, rows, filled))
         sheets = []
         for name, hidden, sheet in opened:
             if sheet is None:
                 sheets.append((name, hidden, None, []))
                 continue
-            rows = sheet.to_python(skip_empty_area=False)
+            errors = {}
             for r, c, text in census.get(name, (0, []))[1]:
-                if r < len(rows) and c < len(rows[r]):
-                    rows[r][c] = text
+                errors.setdefault(r, []).append((c, text))
             merges = [(a[0], a[1], b[0], b[1]) for a, b in sheet.merged_cell_ranges or []]
-            sheets.append((name, False, rows, merges))
-    return ("ok", sheets)
+            sheets.append((name, False, sheet_rows(sheet, errors), merges))
+        write_sheets(sheets, write)
+
+
+def sheet_rows(sheet, errors):
+    """The sheet's rows from A1, as to_python(skip_empty_area=False) gives them, one at a time:
+    iter_rows gives the rows from the first, each from the first used column."""
+    last_row, last_column = sheet.end
+    pad = [""] * sheet.start[1]
+    count = 0
+    for r, cells in enumerate(sheet.iter_rows()):
+        if pad:
+            cells = pad + cells
+        if len(cells) != last_column + 1:
+            raise ValueError("calamine gave a row of another width than the sheet's")
+        for c, text in errors.get(r, ()):
+            if c < len(cells):
+                cells[c] = text
+        count += 1
+        yield cells
+    if count != last_row + 1:
+        raise ValueError("calamine gave another number of rows than the sheet's")
 
 
 def xls_census(data, names):
@@ -114,7 +165,7 @@ def xls_census(data, names):
     return out
 
 
-def read_markup(data, kind, helper, default_name, max_rows, max_columns):
+def read_markup(data, kind, helper, default_name, max_rows, max_columns, write):
     import importlib.util
     spec = importlib.util.spec_from_file_location("qingdan_office_xml", helper)
     office_xml = importlib.util.module_from_spec(spec)
@@ -125,10 +176,10 @@ def read_markup(data, kind, helper, default_name, max_rows, max_columns):
         else:
             sheets = office_xml.read_spreadsheetml(data, max_rows, max_columns)
     except office_xml.TooManyRows:
-        return ("rows",)
+        return write(("rows",))
     except office_xml.TooManyColumns as exc:
-        return ("columns", exc.column)
-    return ("ok", sheets)
+        return write(("columns", exc.column))
+    write_sheets(sheets, write)
 
 
 if __name__ == "__main__":

@@ -70,8 +70,20 @@ class Plan:
     notices: list[Issue] = field(default_factory=list)      # the notes, as report warnings
     layouts: dict[str, Layout] = field(default_factory=dict)  # sheet name -> its header
     present_fields: set[str] = field(default_factory=set)   # columns the file actually has
-    raw_sheets: list[RawSheet] = field(default_factory=list)
     header_rows: dict[str, int] = field(default_factory=dict)
+    # The file, read again for the error workbook (raw_sheets): the rows of the first reading
+    # stream through the plan and are not kept.
+    source: bytes | None = field(default=None, repr=False)
+    limits: Limits | None = field(default=None, repr=False)
+    _raw_sheets: list[RawSheet] | None = field(default=None, repr=False)
+
+    @property
+    def raw_sheets(self) -> list[RawSheet]:
+        """The file's sheets, every cell as uploaded (read again on first use)."""
+        if self._raw_sheets is None:
+            self._raw_sheets = ([] if self.source is None
+                                else read_file(self.source, self.file_name, self.limits))
+        return self._raw_sheets
 
     @property
     def errors(self) -> list[Issue]:
@@ -154,7 +166,7 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
     steps = 7 if complete else 6
     plan = Plan(sheet=sheet, file_name=file_name, file_size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(), complete=complete,
-                valid_only=valid_only, raw_sheets=raw_sheets)
+                valid_only=valid_only, source=data, limits=limits)
 
     found_header = False
     for raw in raw_sheets:  # each sheet stands on its own (reading.py)

@@ -89,14 +89,26 @@ class Layout:
 
     def repeats_header(self, cells: list) -> bool:
         """A row that repeats a header row (a printed report's page header) or a title row.
-        Cheap for a data row: texts are compared as written before keys are made."""
-        filled = sum(1 for c in cells if not _blank(c))
-        if filled in self._title_sizes and _row_key(cells) in self.title_rows:
-            return True
+        Cheap for a data row: texts are compared as written before keys are made, and a row
+        is counted only when two of its cells are a header's."""
+        filled = None
+        if self.title_rows:
+            filled = sum(1 for c in cells if not _blank(c))
+            if filled in self._title_sizes and _row_key(cells) in self.title_rows:
+                return True
+        width = len(cells)
         for seen in self.header_rows_seen:
-            alike = [i for i, (text, _key) in seen.items()
-                     if i < len(cells) and isinstance(cells[i], str) and cells[i].strip() == text]
-            if len(alike) < 2 or len(alike) * 2 < filled:
+            alike = 0
+            for i, (text, _key) in seen.items():
+                if i < width:
+                    cell = cells[i]
+                    if isinstance(cell, str) and text in cell and cell.strip() == text:
+                        alike += 1
+            if alike < 2:
+                continue
+            if filled is None:
+                filled = sum(1 for c in cells if not _blank(c))
+            if alike * 2 < filled:
                 continue
             same = sum(1 for i, (_text, key) in seen.items()
                        if i < len(cells) and header_key(cells[i]) == key)
@@ -106,7 +118,12 @@ class Layout:
 
     @property
     def _title_sizes(self) -> set[int]:
-        return {len(t) for t in self.title_rows}
+        """How many cells the title rows fill (asked once a data row; made once a sheet)."""
+        made = self.__dict__.get("_sizes_of")
+        if made is None or made[0] is not self.title_rows:
+            made = self.__dict__["_sizes_of"] = (self.title_rows,
+                                                 {len(t) for t in self.title_rows})
+        return made[1]
 
 
 def _index(sheet: Sheet) -> dict[str, tuple[Col, bool]]:
@@ -269,7 +286,10 @@ def is_footer(cells: list) -> bool:
     for cell in cells:
         if _blank(cell):
             continue
-        text = unicodedata.normalize("NFKC", str(cell)).strip()
+        text = str(cell)
+        if text.isascii():   # every prefix begins with a Chinese character, NFKC keeps ASCII
+            return False
+        text = unicodedata.normalize("NFKC", text).strip()
         return text.startswith(FOOTER_PREFIXES)
     return False
 

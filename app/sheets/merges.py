@@ -9,43 +9,54 @@ empty, and never makes an empty row look full: a row with nothing of its own sta
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 
 
 def fill_down(rows: list[tuple[int, list]], merges, below: int) -> list[tuple[int, list]]:
     """rows as the reader gives them (Excel row number, cells); merges: (first row, first
     column, last row, last column), rows as Excel numbers them. Only ranges that start after
     row `below` (the header) are filled. The rows that change are copies."""
-    by_column: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for first, column, last, _last_column in merges or ():
-        if first > below and last > first:
-            by_column[column].append((first, last))
-    if not by_column:
-        return rows
-    index = {number: i for i, (number, _cells) in enumerate(rows)}
-    end = rows[-1][0] if rows else 0
-    out = list(rows)
-    for column, ranges in by_column.items():
-        done = 0   # rows up to here were filled: overlapping ranges cost no more than one
-        for first, last in sorted(ranges):
-            source = index.get(first)
-            if source is None:
-                continue
-            cells = rows[source][1]
-            value = cells[column] if column < len(cells) else None
-            if _blank(value):
-                continue
-            for number in range(max(first + 1, done + 1), min(last, end) + 1):
-                i = index.get(number)
-                if i is None:
+    return [(number, filled) for number, _own, filled in filled_rows(rows, merges, below)]
+
+
+def filled_rows(rows: Iterable[tuple[int, list]], merges, below: int
+                ) -> Iterator[tuple[int, list, list]]:
+    """fill_down as the rows come, in order: (row number, its own cells, the cells filled).
+    A row takes, in each column, the value of the first range (by first row, then last row)
+    that covers it below that range's first row, whose first cell is filled."""
+    starts: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for first, column, last, _last_column in sorted(
+            (first, column, last, _c) for first, column, last, _c in merges or ()
+            if first > below and last > first):
+        starts[first].append((column, first, last))
+    if not starts:
+        for number, cells in rows:
+            yield number, cells, cells
+        return
+    active: dict[int, list[tuple[int, int, object]]] = {}   # column -> (first, last, value)
+    for number, own in rows:
+        for column, first, last in starts.get(number, ()):
+            value = own[column] if column < len(own) else None
+            if not _blank(value):
+                active.setdefault(column, []).append((first, last, value))
+        filled = own
+        if active and not all(_blank(c) for c in own):
+            for column in list(active):
+                ranges = [r for r in active[column] if r[1] >= number]
+                if not ranges:
+                    del active[column]
                     continue
-                row_number, own = out[i]
-                if all(_blank(c) for c in own) or not (column >= len(own) or _blank(own[column])):
+                active[column] = ranges
+                if column < len(own) and not _blank(own[column]):
                     continue
-                filled = list(own) + [None] * (column + 1 - len(own))
+                value = next((value for first, _last, value in ranges if first < number), None)
+                if value is None:
+                    continue
+                if filled is own:
+                    filled = list(own)
+                filled.extend([None] * (column + 1 - len(filled)))
                 filled[column] = value
-                out[i] = (row_number, filled)
-            done = max(done, last)
-    return out
+        yield number, own, filled
 
 
 def _blank(cell) -> bool:

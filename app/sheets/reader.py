@@ -21,7 +21,9 @@ import re
 import struct
 import subprocess
 import sys
-from dataclasses import dataclass, field
+import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import file_problems as fp
@@ -51,16 +53,51 @@ _DOCTYPE_SUBSET = re.compile(r"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _TEXT_GUARD = re.compile(r'="((?:[^"]|"")*)"', re.DOTALL)   # Excel's ="0031…" in CSV
 _CHILD_PROGRAM = (Path(__file__).with_name("child_reader.py")).read_text(encoding="utf-8")
 _OFFICE_XML = str(Path(__file__).with_name("office_xml.py"))
+_NO_MERGES = object()
 
 
-@dataclass
 class RawSheet:
-    name: str
-    hidden: bool
-    rows: list[tuple[int, list]]   # (excel_row_number starting at 1, cell values); empty sheet -> []
-    # Merged ranges (first row, first column, last row, last column): rows as Excel numbers
-    # them, columns from 0 like the cells. None when the format cannot tell (CSV).
-    merges: list[tuple[int, int, int, int]] | None = field(default_factory=list)
+    """One sheet of the file. rows: (Excel row number from 1, cell values), trailing empty
+    rows dropped; an empty sheet has none. merges: merged ranges (first row, first column,
+    last row, last column), rows as Excel numbers them, columns from 0 like the cells; None
+    when the format cannot tell (CSV).
+
+    The rows of a workbook come from its reader process chunk by chunk: iter_rows() reads
+    them once as they come (the importer, which keeps none of them), `rows` keeps them all."""
+    __slots__ = ("name", "hidden", "merges", "_rows", "_source")
+
+    def __init__(self, name: str, hidden: bool, rows: list[tuple[int, list]] | None = None,
+                 merges: list[tuple[int, int, int, int]] | None = _NO_MERGES, *, source=None):
+        self.name, self.hidden = name, hidden
+        self.merges = [] if merges is _NO_MERGES else merges
+        self._rows = rows if rows is not None or source is not None else []
+        self._source = source   # an iterator of the rows, until they are taken
+
+    @property
+    def rows(self) -> list[tuple[int, list]]:
+        if self._rows is None:
+            if self._source is None:
+                raise RuntimeError(f"the rows of sheet {self.name!r} were read once already")
+            self._rows, self._source = list(self._source), None
+        return self._rows
+
+    def iter_rows(self):
+        """The rows, read once when they stream from the reader process."""
+        if self._rows is not None:
+            return iter(self._rows)
+        if self._source is None:
+            raise RuntimeError(f"the rows of sheet {self.name!r} were read once already")
+        source, self._source = self._source, None
+        return iter(source)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, RawSheet):
+            return NotImplemented
+        return (self.name, self.hidden, self.rows, self.merges) == (
+            other.name, other.hidden, other.rows, other.merges)
+
+    def __repr__(self) -> str:
+        return f"RawSheet({self.name!r}, hidden={self.hidden!r}, merges={self.merges!r})"
 
 
 @dataclass
@@ -197,32 +234,25 @@ def _read_in_child(data: bytes, kind: str, label: str, limits: Limits,
                str(limits.child_memory_bytes), str(max(1, math.ceil(limits.child_seconds))),
                str(limits.max_rows), str(limits.max_columns), str(limits.sparse_floor_cells),
                str(limits.max_sparseness), kind, _OFFICE_XML, default_name]
-    try:
-        done = subprocess.run(command, input=data, capture_output=True, check=False,
-                              timeout=limits.child_seconds,
-                              env={**os.environ, "RUST_BACKTRACE": "0"})   # one line, not 40
-    except subprocess.TimeoutExpired:   # run() has killed the child
-        log.warning("workbook reader process timed out after %s s on %s", limits.child_seconds, label)
-        raise fp.damaged(label) from None
     # An OSError from starting the process propagates: that is the server's trouble.
-    if done.returncode != 0 or not done.stdout:
-        stderr = done.stderr.decode("utf-8", "replace").strip()
-        if len(stderr) > 1000:   # keep how it started and how it ended
-            stderr = stderr[:500] + " … " + stderr[-500:]
-        log.warning("workbook reader process failed on %s (exit status %s): %s", label,
-                    done.returncode, stderr)
-        raise fp.damaged(label)
+    child = _Child(command, data, limits.child_seconds, label)
     try:
-        kind, *details = _ChildResultUnpickler(io.BytesIO(done.stdout)).load()
-        if kind == "ok":
-            return [_raw_sheet(*sheet, errors=errors or {}) for sheet in details[0]]
+        kind, *details = _ChildResultUnpickler(child).load()
         if kind == "columns":
             last_column = int(details[0])
         if kind == "sparse":
             name, last_column, last_row, filled = str(details[0]), *(int(x) for x in details[1:4])
-    except Exception:   # not what the program writes
-        log.warning("workbook reader process wrote an unexpected result on %s", label, exc_info=True)
-        raise fp.damaged(label) from None
+        if kind == "ok":
+            chunks = _Chunks(child, label)
+            sheets = [_raw_sheet(*sheet, chunks=chunks, errors=errors or {})
+                      for sheet in details[0]]
+    except Exception:   # not what the program writes (or nothing: it failed)
+        raise child.failed(unexpected=True) from None
+    if kind == "ok":
+        if not chunks.pending:   # no rows to come: the child is done
+            child.finish()
+        return sheets
+    child.finish()
     if kind == "encrypted":
         raise fp.encrypted(label)
     if kind == "macros":
@@ -236,18 +266,191 @@ def _read_in_child(data: bytes, kind: str, label: str, limits: Limits,
     raise fp.damaged(label)
 
 
-def _raw_sheet(name, hidden, values, merges=(), *, errors: dict) -> RawSheet:
-    if not isinstance(name, str) or not isinstance(hidden, bool):
+class _Child:
+    """The reader process at work. A thread takes what it writes as it comes, so that it
+    never waits for this process, which unpickles the chunks meanwhile (read, readline: a
+    file to the unpickler, blocking until the bytes are there). Whatever the child does, the
+    caller gets its output or `failed()`: damaged, with why in the log."""
+
+    def __init__(self, command: list[str], data: bytes, seconds: float, label: str):
+        self._label, self._seconds = label, seconds
+        self._stderr = tempfile.TemporaryFile()   # a pipe the child could fill and block on
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self._stderr,
+                                         env={**os.environ, "RUST_BACKTRACE": "0"})  # one line, not 40
+        self._buffer, self._start, self._received = bytearray(), 0, 0
+        self._ended, self._timed_out = False, False
+        self._ready = threading.Condition()
+        self._timer = threading.Timer(seconds, self._time_out)
+        self._timer.daemon = True
+        self._timer.start()
+        threading.Thread(target=self._feed, args=(data,), daemon=True).start()
+        self._collector = threading.Thread(target=self._collect, daemon=True)
+        self._collector.start()
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            self._process.stdin.write(data)
+            self._process.stdin.close()
+        except OSError:   # it has ended without reading it all: its exit status says why
+            pass
+
+    def _time_out(self) -> None:
+        if self._process.poll() is None:   # not when it has just ended by itself
+            self._timed_out = True
+            self._process.kill()
+
+    def _collect(self) -> None:
+        try:
+            while piece := self._process.stdout.read1(1 << 16):
+                with self._ready:
+                    self._buffer += piece
+                    self._received += len(piece)
+                    self._ready.notify_all()
+        finally:
+            self._process.wait()
+            self._timer.cancel()
+            with self._ready:
+                self._ended = True
+                self._ready.notify_all()
+
+    def read(self, size: int = -1) -> bytes:
+        with self._ready:
+            while not self._ended and (size < 0 or len(self._buffer) - self._start < size):
+                self._ready.wait()
+            end = len(self._buffer) if size < 0 else self._start + size
+            piece = bytes(self._buffer[self._start:end])
+            self._start += len(piece)
+            if self._start > 1 << 20:   # what has been read is let go
+                del self._buffer[:self._start]
+                self._start = 0
+            return piece
+
+    def readline(self) -> bytes:
+        with self._ready:
+            while not self._ended and self._buffer.find(b"\n", self._start) == -1:
+                self._ready.wait()
+            found = self._buffer.find(b"\n", self._start)
+            return self.read(found + 1 - self._start if found != -1 else -1)
+
+    def finish(self) -> None:
+        """After the last of its output: the child must have ended well."""
+        self._collector.join()
+        if self._timed_out or self._process.returncode != 0:
+            raise self.failed()
+
+    def failed(self, unexpected: bool = False) -> UnreadableFile:
+        """Why the child's output cannot be used, logged; the exception to raise."""
+        self._collector.join()
+        status = self._process.returncode
+        if self._timed_out:
+            log.warning("workbook reader process timed out after %s s on %s", self._seconds,
+                        self._label)
+        elif status != 0 or not self._received:
+            self._stderr.seek(0)
+            stderr = self._stderr.read().decode("utf-8", "replace").strip()
+            if len(stderr) > 1000:   # keep how it started and how it ended
+                stderr = stderr[:500] + " … " + stderr[-500:]
+            log.warning("workbook reader process failed on %s (exit status %s): %s",
+                        self._label, status, stderr)
+        else:
+            log.warning("workbook reader process wrote an unexpected result on %s", self._label,
+                        exc_info=unexpected)
+        return fp.damaged(self._label)
+
+
+def _raw_sheet(name, hidden, has_rows, merges=(), *, chunks: _Chunks, errors: dict) -> RawSheet:
+    if not isinstance(name, str) or not isinstance(hidden, bool) or not isinstance(has_rows, bool):
         raise TypeError("not a sheet")
-    values = values or []
-    for row, column, text in errors.get(name, ()) if not hidden else ():
-        if row <= len(values):
-            cells = values[row - 1]
-            cells.extend([""] * (column + 1 - len(cells)))
-            cells[column] = text
-    rows = _drop_trailing_empty(list(enumerate(values, 1)))
     ranges = [(int(r1) + 1, int(c1), int(r2) + 1, int(c2)) for r1, c1, r2, c2 in merges or ()]
-    return RawSheet(name, hidden, rows, ranges)
+    if not has_rows:
+        return RawSheet(name, hidden, [], ranges)
+    by_row: dict[int, list] = {}
+    for row, column, text in errors.get(name, ()) if not hidden else ():
+        by_row.setdefault(row, []).append((column, text))
+    return RawSheet(name, hidden, None, ranges, source=chunks.sheet(by_row))
+
+
+class _Chunks:
+    """The sheets' rows in the child's output, unpickled a chunk at a time. The sheets with
+    rows follow each other in the output: reading a sheet's rows first reads those of the
+    sheets before it, keeping the rows of a sheet nobody has begun to read."""
+
+    def __init__(self, child: _Child, label: str):
+        self._child, self._label = child, label
+        self._sheets: list[_SheetRows] = []
+        self._at = 0   # the sheet whose chunks come next
+
+    def sheet(self, errors: dict) -> _SheetRows:
+        rows = _SheetRows(self, len(self._sheets), errors)
+        self._sheets.append(rows)
+        return rows
+
+    def reach(self, index: int) -> None:
+        while self._at < index:
+            before = self._sheets[self._at]
+            if before.state == "unread":
+                before.kept, before.state = list(before.read()), "kept"
+            else:   # begun and left: the rest of its rows is nobody's
+                for _ in before.read():
+                    pass
+        if self._at > index:
+            raise RuntimeError("the rows of this sheet were read once already")
+
+    def load(self) -> list:
+        try:
+            # One unpickler for each pickle: each was written with a memo of its own.
+            chunk = _ChildResultUnpickler(self._child).load()
+            if not isinstance(chunk, list) or not all(isinstance(c, list) for c in chunk):
+                raise TypeError("not a chunk of rows")
+        except Exception:   # not what the program writes (or it broke off)
+            raise self._child.failed(unexpected=True) from None
+        return chunk
+
+    @property
+    def pending(self) -> bool:
+        return self._at < len(self._sheets)
+
+    def finished(self, index: int) -> None:
+        self._at = index + 1
+        if self._at == len(self._sheets):
+            self._child.finish()   # all read: it must have ended well
+
+
+class _SheetRows:
+    """One sheet's rows as they come: numbered, Excel error values put in (the scan found
+    them; calamine reads them as empty cells), trailing empty rows left out."""
+
+    def __init__(self, chunks: _Chunks, index: int, errors: dict):
+        self._chunks, self._index, self._errors = chunks, index, errors
+        self.state = "unread"   # → reading → done, or → kept (read ahead of its turn)
+        self.kept: list | None = None
+
+    def __iter__(self):
+        if self.state == "kept":
+            kept, self.kept, self.state = self.kept, None, "done"
+            return iter(kept)
+        self._chunks.reach(self._index)
+        return self.read()
+
+    def read(self):
+        self.state = "reading"
+        errors, number, empty = self._errors, 0, []
+        while chunk := self._chunks.load():
+            for cells in chunk:
+                number += 1
+                for column, text in errors.get(number, ()):
+                    cells.extend([""] * (column + 1 - len(cells)))
+                    cells[column] = text
+                if all(cell == "" for cell in cells):
+                    empty.append((number, cells))   # kept only if a filled row follows
+                    continue
+                if empty:
+                    yield from empty
+                    empty = []
+                yield number, cells
+        self.state = "done"
+        self._chunks.finished(self._index)
 
 
 class _ChildResultUnpickler(pickle.Unpickler):

@@ -11,13 +11,17 @@ sheets from being imported (Issue.blocking is False).
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterable
+from contextlib import contextmanager
+from itertools import chain, islice
 
 from . import values as v
 from .declare import Sheet
-from .headers import Layout, is_empty, is_footer, locate_header
-from .merges import fill_down
+from .headers import HEADER_SCAN_ROWS, Layout, is_empty, is_footer, locate_header
+from .merges import filled_rows
 from .reader import RawSheet
-from .rows import Issue, RowPlan
+from .rows import ABSENT, Issue, RawCells, RowPlan
 
 
 def cell_text(raw) -> str:
@@ -39,9 +43,13 @@ def plan_sheet(sheet: Sheet, raw: RawSheet, plan) -> bool:
         plan.notices.append(Issue(raw.name, 0, "", "", "隐藏的工作表，已跳过：如需导入，"
                                   "请在 Excel 中取消隐藏后再上传", warning=True))
         return False
-    layout = locate_header(sheet, raw.rows, raw.merges)
+    # The rows stream from the reader (reader.RawSheet): the first few tell the header,
+    # then each row is read and let go.
+    rows = raw.iter_rows()
+    head = list(islice(rows, HEADER_SCAN_ROWS))
+    layout = locate_header(sheet, head, raw.merges)
     if layout is None:
-        if raw.rows:
+        if head:
             plan.notes.append(f"工作表「{raw.name}」中找不到「{sheet.title}」的表头，已跳过。")
             plan.notices.append(Issue(raw.name, 0, "", "",
                                       f"找不到「{sheet.title}」的表头，整张工作表已跳过",
@@ -61,7 +69,7 @@ def plan_sheet(sheet: Sheet, raw: RawSheet, plan) -> bool:
         plan.file_issues.extend(problems)
         return True
     plan.present_fields.update(c.field for c in layout.columns.values())
-    plan.rows.extend(read_rows(raw, layout))
+    plan.rows.extend(read_rows(raw, layout, chain(head, rows)))
     return True
 
 
@@ -80,43 +88,115 @@ def _header_problems(sheet: Sheet, raw: RawSheet, layout: Layout) -> list[Issue]
     return problems
 
 
-def read_rows(raw: RawSheet, layout: Layout) -> list[RowPlan]:
-    """The sheet's data rows below its header, each cell read by its column's type."""
+_CACHE_SIZE = 4096   # distinct cells remembered per column (see _Column)
+_EXCEL_ERROR = "单元格是 Excel 错误值「{}」（公式出错）：请修正公式，或直接填写内容后再导入"
+_DITTO_WITHOUT_ABOVE = "「同上」上方没有可沿用的值：请填写实际内容"
+
+
+class _Column:
+    """How one column's cells are read. Most columns hold few distinct values (性别, 学历, a
+    dictionary's words), so each distinct cell is read once; a column of distinct values (ID
+    numbers, names) fills the cache up to _CACHE_SIZE and then reads the rest as they come."""
+    __slots__ = ("index", "field", "header", "type", "unit", "cache")
+
+    def __init__(self, index: int, col, header: str, unit):
+        self.index, self.field, self.header = index, col.field, header
+        self.type, self.unit = col.type, unit
+        self.cache: dict = {}
+
+    def read(self, cell) -> tuple | object:
+        """(the cell as written, its value, the problem's value, the problem or None), or
+        _DITTO for a 同上. read_rows looks in the cache itself first: this is for a miss."""
+        found = _DITTO if v.is_ditto(cell) else self._read(cell)
+        try:
+            if len(self.cache) < _CACHE_SIZE:
+                self.cache[_key(cell)] = found
+        except TypeError:   # a value that cannot be a key (none of the readers gives one)
+            pass
+        return found
+
+    def _read(self, cell) -> tuple:
+        text = cell_text(cell)
+        error = v.excel_error(cell)
+        if error is not None:   # never empty, even in an optional column
+            return text, None, error, _EXCEL_ERROR.format(error)
+        try:
+            return text, self.type.parse(cell, unit=self.unit), "", None
+        except v.ValueProblem as exc:
+            return text, None, text, str(exc)
+
+
+_DITTO = object()
+
+
+def _key(cell):
+    """A cell as a cache key: 1, 1.0 and True are equal, and are read differently."""
+    return cell if cell.__class__ is str else (cell.__class__, cell)
+
+
+@contextmanager
+def _collector_paused():
+    """The rows made while reading hold no reference cycles, and the cycle collector's full
+    passes over them (their number grows with the rows) took a quarter of the reading."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def read_rows(raw: RawSheet, layout: Layout, rows: Iterable | None = None) -> list[RowPlan]:
+    """The sheet's data rows below its header, each cell read by its column's type.
+    rows: the sheet's rows (raw.rows unless given), read once in order."""
+    with _collector_paused():
+        return _read_rows(raw, layout, raw.rows if rows is None else rows)
+
+
+def _read_rows(raw: RawSheet, layout: Layout, rows: Iterable) -> list[RowPlan]:
     out = []
-    above: dict[int, object] = {}  # cell index -> value of the row above, for 同上
-    filled = fill_down(raw.rows, raw.merges, layout.last_header_row)
-    headers = {c.field: layout.headers[i] for i, c in layout.columns.items()}
-    for (row_number, own), (_same_row, cells) in zip(raw.rows, filled):
-        if row_number <= layout.last_header_row:
+    columns = [_Column(i, col, layout.headers[i], layout.units.get(i))
+               for i, col in layout.columns.items()]
+    headers = {c.field: c.header for c in columns}   # one dict for all rows of the sheet
+    positions = {c.field: k for k, c in enumerate(columns)}
+    above = [ABSENT] * len(columns)   # the cell of the row above, for 同上
+    name, last_header_row = raw.name, layout.last_header_row
+    repeats_header = layout.repeats_header
+    filled = filled_rows(rows, raw.merges, last_header_row)
+    for row_number, own, cells in filled:
+        if row_number <= last_header_row:
             continue
         # What a row is (empty, a total, a repeated page header) is told by its own cells.
-        if is_empty(own) or is_footer(own) or layout.repeats_header(own):
+        if is_empty(own) or is_footer(own) or repeats_header(own):
             continue
-        rp = RowPlan(sheet=raw.name, row=row_number, headers=dict(headers))
-        for i, col in layout.columns.items():
-            cell = cells[i] if i < len(cells) else None
-            header = layout.headers[i]
-            if v.is_ditto(cell):
-                if i not in above:
-                    rp.issues.append(Issue(raw.name, row_number, header, v.clean_text(cell),
-                                           "「同上」上方没有可沿用的值：请填写实际内容",
-                                           field=col.field))
-                    continue
-                cell = above[i]
-            above[i] = cell
-            rp.raw[col.field] = cell_text(cell)
-            error = v.excel_error(cell)
-            if error is not None:   # never empty, even in an optional column
-                rp.issues.append(Issue(raw.name, row_number, header, error,
-                                       f"单元格是 Excel 错误值「{error}」（公式出错）：请修正公式，"
-                                       "或直接填写内容后再导入", field=col.field))
-                rp.record[col.field] = None
-                continue
+        record, texts, issues = {}, [], []
+        width = len(cells)
+        for k, column in enumerate(columns):
+            i = column.index
+            cell = cells[i] if i < width else None
             try:
-                rp.record[col.field] = col.type.parse(cell, unit=layout.units.get(i))
-            except v.ValueProblem as exc:
-                rp.issues.append(Issue(raw.name, row_number, header, cell_text(cell), str(exc),
-                                       field=col.field))
-                rp.record[col.field] = None
-        out.append(rp)
+                found = column.cache.get(cell if cell.__class__ is str else (cell.__class__, cell))
+            except TypeError:
+                found = None
+            if found is None:
+                found = column.read(cell)
+            if found is _DITTO:
+                cell = above[k]
+                if cell is ABSENT:
+                    issues.append(Issue(name, row_number, column.header, v.clean_text(cells[i]),
+                                        _DITTO_WITHOUT_ABOVE, field=column.field))
+                    texts.append(ABSENT)
+                    continue
+                found = column.cache.get(_key(cell)) or column.read(cell)
+            above[k] = cell
+            text, value, shown, problem = found
+            texts.append(text)
+            record[column.field] = value
+            if problem is not None:
+                issues.append(Issue(name, row_number, column.header, shown, problem,
+                                    field=column.field))
+        out.append(RowPlan(name, row_number, record=record,
+                           raw=RawCells(positions, tuple(texts)), issues=issues,
+                           headers=headers))
     return out

@@ -8,8 +8,8 @@ The checking steps (app/sheets/checking.py) work on these rows, whatever their s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import inspect, tuple_
@@ -42,26 +42,108 @@ class Issue:
         return f"{where}{value}：{self.message}"
 
 
-@dataclass(eq=False)
+class _Nothing(dict):
+    """The shared empty default of a row's mappings: read-only, so that a step assigns a
+    mapping of its own rather than filling the one all rows share."""
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a RowPlan's empty default mapping is shared: assign a new one")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self):
+        return "_NOTHING"
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __reduce__(self):
+        return "ABSENT"
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+_NOTHING: Mapping = _Nothing()
+ABSENT = _Absent()   # a cell RawCells holds no text for (a 同上 with nothing above it)
+
+
+class RawCells(Mapping):
+    """RowPlan.raw of a spreadsheet row: field -> the cell as written, kept as one tuple of
+    texts beside the sheet's one index (field -> position) rather than a dict per row."""
+    __slots__ = ("_index", "_texts")
+
+    def __init__(self, index: dict, texts: tuple):
+        self._index, self._texts = index, texts
+
+    def __getitem__(self, name):
+        text = self._texts[self._index[name]]
+        if text is ABSENT:
+            raise KeyError(name)
+        return text
+
+    def get(self, name, default=None):
+        i = self._index.get(name)
+        if i is None:
+            return default
+        text = self._texts[i]
+        return default if text is ABSENT else text
+
+    def __contains__(self, name) -> bool:
+        i = self._index.get(name)
+        return i is not None and self._texts[i] is not ABSENT
+
+    def __iter__(self):
+        return (name for name, i in self._index.items() if self._texts[i] is not ABSENT)
+
+    def __len__(self) -> int:
+        return sum(1 for text in self._texts if text is not ABSENT)
+
+    def __repr__(self) -> str:
+        return f"RawCells({dict(self)!r})"
+
+
 class RowPlan:
-    sheet: str
-    row: int
-    action: str = "error"          # create / update / unchanged / delete / error
-    record: dict = field(default_factory=dict)   # field -> clean value (relations: instances)
-    raw: dict = field(default_factory=dict)      # field -> the cell as written, for messages
-    changes: dict = field(default_factory=dict)  # field -> (old, new)
-    issues: list[Issue] = field(default_factory=list)
-    key: tuple | None = None
-    existing_id: int | None = None
-    existing_version: int | None = None
-    label: str = ""                # how a person names the record (key values)
-    derived: set = field(default_factory=set)    # fields the Sheet derived (not in the file)
-    headers: dict = field(default_factory=dict)  # field -> its header as the file writes it
-    stored: dict = field(default_factory=dict)   # field -> the existing record's value
-    found: object | None = None    # the stored record that has this row's key
-    # The stored records whose key matches this row's (keys.py): the exact one, or else
-    # those that differ only in width, spacing or case — more than one cannot be chosen.
-    matches: list = field(default_factory=list)
+    """One row of a batch on its way through the checks. Many thousands of these live at
+    once in an import, so the object is small: slots, and the mappings a row of a sheet
+    shares (its headers) or rarely has (changes, stored values) are shared read-only empty
+    ones until a step assigns its own. Assign these, never update them in place."""
+    __slots__ = ("sheet", "row", "action", "record", "raw", "changes", "issues", "key",
+                 "existing_id", "existing_version", "label", "derived", "headers", "stored",
+                 "found", "matches")
+
+    def __init__(self, sheet: str, row: int, action: str = "error", record: dict | None = None,
+                 raw: Mapping | None = None, changes: Mapping | None = None,
+                 issues: list[Issue] | None = None, key: tuple | None = None,
+                 existing_id: int | None = None, existing_version: int | None = None,
+                 label: str = "", derived=frozenset(), headers: Mapping | None = None,
+                 stored: Mapping | None = None, found: object | None = None,
+                 matches=()):
+        self.sheet = sheet
+        self.row = row
+        self.action = action                  # create / update / unchanged / delete / error
+        self.record = {} if record is None else record   # field -> clean value (relations: instances)
+        self.raw = _NOTHING if raw is None else raw      # field -> the cell as written, for messages
+        self.changes = _NOTHING if changes is None else changes   # field -> (old, new)
+        self.issues = [] if issues is None else issues
+        self.key = key
+        self.existing_id = existing_id
+        self.existing_version = existing_version
+        self.label = label                    # how a person names the record (key values)
+        self.derived = derived                # fields the Sheet derived (not in the file)
+        self.headers = _NOTHING if headers is None else headers   # field -> header as written
+        self.stored = _NOTHING if stored is None else stored      # field -> the existing value
+        self.found = found                    # the stored record that has this row's key
+        # The stored records whose key matches this row's (keys.py): the exact one, or else
+        # those that differ only in width, spacing or case — more than one cannot be chosen.
+        self.matches = matches
+
+    def __repr__(self) -> str:
+        return (f"RowPlan(sheet={self.sheet!r}, row={self.row!r}, action={self.action!r}, "
+                f"record={self.record!r}, issues={self.issues!r})")
 
     @property
     def errors(self) -> list[Issue]:

@@ -117,7 +117,7 @@ class Enum(ValueType):
         return _resolve(self._synonyms)
 
     def parse(self, raw, *, unit=None):
-        return v.parse_enum(raw, self.choices, self.synonyms)
+        return v.parse_enum(raw, _resolve(self._choices), self.synonyms)   # it copies them
 
     def describe(self) -> str:
         return "枚举，可选：" + "、".join(self.choices)
@@ -143,7 +143,7 @@ class Multi(ValueType):
         if self._choices is None:
             parts = v.split_multi(raw)
         else:
-            parts = v.parse_multi_enum(raw, self.choices, _resolve(self._synonyms))
+            parts = v.parse_multi_enum(raw, _resolve(self._choices), _resolve(self._synonyms))
         return MULTI_SEPARATOR.join(parts) if parts else None
 
     def describe_for_form(self) -> str:
