@@ -145,17 +145,33 @@ CHOICE_KEY_LENGTH = 3
 UNKNOWN_CHOICE = "999"  # a value outside the dictionary (an old record): after every choice
 
 
+_KEYED: dict[int, tuple] = {}  # id(sheet) -> (its columns, texts, enumerations, persons)
+
+
+def _keyed(sheet) -> tuple:
+    """The keyed fields of a list, worked out once per declaration: every written record
+    asks (an import of 100,000 rows, 100,000 times)."""
+    entry = _KEYED.get(id(sheet))
+    if entry is None or entry[0] is not sheet.columns or entry[1] is not sheet:
+        wanted = set(sheet.list_fields) | set(sheet.order_by)
+        stored = sheet.stored
+        texts = tuple(c.field for c in stored if isinstance(c.type, t.Text)
+                      and not c.sensitive and c.field in wanted)
+        enums = tuple(c.field for c in stored if isinstance(c.type, t.Enum)
+                      and not c.sensitive and c.field in sheet.order_by)
+        persons = frozenset(c.field for c in stored if getattr(c.type, "person_name", False))
+        entry = _KEYED[id(sheet)] = (sheet.columns, sheet, texts, enums, persons)
+    return entry[2:]
+
+
 def sort_fields(sheet) -> tuple[str, ...]:
     """The text fields of a list that get a sort key: shown in its list or ordered by."""
-    wanted = set(sheet.list_fields) | set(sheet.order_by)
-    return tuple(c.field for c in sheet.stored
-                 if isinstance(c.type, t.Text) and not c.sensitive and c.field in wanted)
+    return _keyed(sheet)[0]
 
 
 def choice_fields(sheet) -> tuple[str, ...]:
     """The enumerations of a list's own order: they get a key of their dictionary position."""
-    return tuple(c.field for c in sheet.stored
-                 if isinstance(c.type, t.Enum) and not c.sensitive and c.field in sheet.order_by)
+    return _keyed(sheet)[1]
 
 
 def keyed_fields(sheet) -> tuple[str, ...]:
@@ -192,10 +208,6 @@ def add_sort_columns(sheet) -> None:
         sa.event.listen(model, "before_update", _fill_keys)
 
 
-def _person(sheet, field: str) -> bool:
-    return bool(getattr(sheet.column(field).type, "person_name", False))
-
-
 def choice_key(choices: list[str], value) -> str | None:
     if value is None or value == "":
         return None
@@ -207,11 +219,12 @@ def choice_key(choices: list[str], value) -> str | None:
 
 def sort_values(sheet, values: dict) -> dict:
     """{key column: key} for the keyed fields among `values` (a record's, by field name)."""
-    out = {key_name(f): pinyin_key(values[f], person_name=_person(sheet, f))
-           for f in sort_fields(sheet) if f in values}
-    for f in choice_fields(sheet):
+    texts, enums, persons = _keyed(sheet)
+    out = {f + SUFFIX: pinyin_key(values[f], person_name=f in persons)
+           for f in texts if f in values}
+    for f in enums:
         if f in values:
-            out[key_name(f)] = choice_key(sheet.column(f).type.choices, values[f])
+            out[f + SUFFIX] = choice_key(sheet.column(f).type.choices, values[f])
     return out
 
 
