@@ -372,29 +372,44 @@ class Sheet:
         return list(self.locked(session, records))
 
     # -- derived views of the declaration --------------------------------------------
+    # Asked for every row of an import: worked out once for the columns as they are (a
+    # declaration's columns are replaced, never changed in place, so their tuple is the key).
+    def _derived(self) -> dict:
+        cached = self.__dict__.get("_qd_derived")
+        if cached is None or cached[0] is not self.columns:
+            relations: dict[str, list[Col]] = {}
+            for c in self.columns:
+                if c.relation and not c.info:
+                    relations.setdefault(c.relation, []).append(c)
+            cached = (self.columns, {
+                "stored": tuple(c for c in self.columns if c.relation is None),
+                "relations": {k: tuple(v) for k, v in relations.items()},
+                "info": tuple(c for c in self.columns if c.info),
+                "by_field": {c.field: c for c in reversed(self.columns)},
+            })
+            self.__dict__["_qd_derived"] = cached
+        return cached[1]
+
     @property
     def stored(self) -> tuple[Col, ...]:
         """Columns written to this model's own attributes."""
-        return tuple(c for c in self.columns if c.relation is None)
+        return self._derived()["stored"]
 
     @property
     def relations(self) -> dict[str, tuple[Col, ...]]:
-        """Parent relation -> the columns that look it up (informational ones excluded)."""
-        out: dict[str, list[Col]] = {}
-        for c in self.columns:
-            if c.relation and not c.info:
-                out.setdefault(c.relation, []).append(c)
-        return {k: tuple(v) for k, v in out.items()}
+        """Parent relation -> the columns that look it up (informational ones excluded).
+        A new dict each time: callers may change theirs."""
+        return dict(self._derived()["relations"])
 
     @property
     def info_columns(self) -> tuple[Col, ...]:
-        return tuple(c for c in self.columns if c.info)
+        return self._derived()["info"]
 
     def column(self, field_name: str) -> Col:
-        for c in self.columns:
-            if c.field == field_name:
-                return c
-        raise KeyError(field_name)
+        try:
+            return self._derived()["by_field"][field_name]  # the first of that field
+        except KeyError:
+            raise KeyError(field_name) from None
 
     def label(self, field_name: str) -> str:
         """The Chinese label of a field or relation (for messages and screens)."""
