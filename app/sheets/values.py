@@ -249,11 +249,16 @@ def _norm(raw) -> str | None:
     return text
 
 
+_SPACES_RE = re.compile(r"\s+")
+
+
 def _fold_key(text: str) -> str:
     """Key for tolerant matching: NFKC, no whitespace, case-folded."""
+    if text.isascii():  # NFKC and the zero-width characters leave ASCII as it is
+        return (_SPACES_RE.sub("", text) if not text.isalnum() else text).casefold()
     text = unicodedata.normalize("NFKC", text)
     text = _ZERO_WIDTH_RE.sub("", text)
-    return re.sub(r"\s+", "", text).casefold()
+    return _SPACES_RE.sub("", text).casefold()
 
 
 # --------------------------------------------------------------------------- booleans
