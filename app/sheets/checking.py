@@ -105,7 +105,8 @@ def check_rules(sheet: Sheet, rows: list[RowPlan], *, hide: bool = False) -> Non
         if sheet.derive is not None:
             before = r.record
             r.record = sheet.derive(dict(before))
-            r.derived = {k for k, val in r.record.items() if before.get(k) != val}
+            derived = {k for k, val in r.record.items() if before.get(k) != val}
+            r.derived = derived or frozenset()  # the shared empty one: most rows derive nothing
         unreadable = {i.column for i in r.issues if not i.warning}
         bad_fields = {i.field for i in r.issues if not i.warning and i.field}
         bad_fields |= {f for f, h in r.headers.items() if h in unreadable}
