@@ -109,6 +109,9 @@ def bulk_insert(engine, table, n: int, chunk: int = 50_000) -> None:
     import sqlalchemy as sa
 
     indexes = [ix for ix in table.indexes]
+    # Fresh connections: SQLite answered "index … already exists" to a pooled connection after
+    # the web import's jobs (their ANALYZE) although no such index was left.
+    engine.dispose()
     with engine.begin() as conn:
         for ix in indexes:
             ix.drop(conn)

@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -294,6 +295,11 @@ def bench_web_import(kind, app, path, rows):
     if "/jobs/" in location:
         seconds, status = _wait_for_job(app, location)
         record(kind, f"  write job ({status}), {rows:,} rows", seconds, target="(figure)")
+    # A job's thread goes on a moment after its job is done (ANALYZE, its final state): let
+    # it end before the next part changes the schema under it.
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.daemon:
+            thread.join(timeout=120)
 
 
 def bench_export(kind, app, url, tmp, rows):
