@@ -6,10 +6,12 @@ agreeing), realistic value spread, deterministic (expert i is always the same pe
     bulk_insert()         n experts straight into qd_expert: COPY on PostgreSQL, executemany
                           in chunks elsewhere; the table's secondary indexes are dropped for
                           the load and rebuilt after it (much faster than row by row)
+    postgresql_database() a database of its own for a run, and the function that drops it
 """
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 SPECIALITIES = ["危险化学品", "石油化工", "非煤矿山", "烟花爆竹", "冶金", "有色", "建材", "机械",
                 "轻工", "纺织", "商贸", "建筑施工", "交通运输", "电气", "特种设备", "消防",
@@ -149,3 +151,18 @@ def _copy_postgresql(engine, table, n: int) -> None:
     finally:
         raw.close()
 
+
+
+def postgresql_database(pg: str, prefix: str = "qd_bench"):
+    """A PostgreSQL database of its own on the server `pg`: (its URL, a function dropping it)."""
+    import sqlalchemy as sa
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(f"{pg}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+    return f"{pg}/{name}", drop

@@ -19,32 +19,18 @@ import os
 import shutil
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import data  # noqa: E402
 import processes  # noqa: E402
 
 SECRET = "qingdan-load-secret-of-at-least-32-bytes"
 USER, PASSWORD = "loadclerk", "Load-pass-1"
 ENDPOINTS = ("list", "dashboard", "public")
-
-
-def create_database(pg: str):
-    import sqlalchemy as sa
-    name = f"qd_load_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(f"{pg}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-    return f"{pg}/{name}", drop
 
 
 def prepare(env: dict, url: str, experts: int) -> None:
@@ -60,7 +46,6 @@ def prepare(env: dict, url: str, experts: int) -> None:
                     password=PASSWORD)
         db.session.commit()
         if experts:
-            import data
             import sqlalchemy as sa
 
             from app.lists.experts import Expert
@@ -126,7 +111,7 @@ def main() -> None:
                         help="experts in the listed list (bulk-loaded)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="qingdan-load-"))
-    url, drop = create_database(args.pg)
+    url, drop = data.postgresql_database(args.pg, "qd_load")
     try:
         env = processes.server_env(url, SECRET, tmp / "instance")
         print(f"preparing {url.rsplit('/', 1)[1]}: seed/ and {args.experts:,} experts …",

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,17 +164,7 @@ def import_floor(url, path, columns_json):
 def create_database(kind: str, tmp: Path, pg: str):
     if kind == "sqlite":
         return f"sqlite:///{tmp / 'bench.db'}", lambda: None
-    import sqlalchemy as sa
-    name = f"qd_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(f"{pg}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-    return f"{pg}/{name}", drop
+    return data.postgresql_database(pg)
 
 
 def make_app(url):
