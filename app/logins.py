@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import db
 from .models import now
+from .per_request import request_cache
 from .settings import setting
 
 WEB, API, CLI = "web", "api", "cli"
@@ -194,8 +195,7 @@ def _session(token: str | None) -> LoginSession | None:
         return None
     # Looked up once per request: an API call checks its token twice (Flask-JWT-Extended's
     # revocation check, then the user loader).
-    cache = request.__dict__.setdefault("_qd_login_sessions", {}) if has_request_context() \
-        else {}
+    cache = request_cache("login_sessions")
     key = _hash(token)
     if key not in cache:
         cache[key] = db.session.scalars(sa.select(LoginSession).where(

@@ -22,6 +22,8 @@ from flask_appbuilder.widgets import ListWidget, ShowWidget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from ..per_request import request_cache
+
 ACTIONS = {
     "can_list": "列表", "can_show": "查看", "can_add": "新增", "can_edit": "编辑",
     "can_delete": "删除", "can_get": "读取（接口）", "can_info": "字段说明（接口）",
@@ -50,7 +52,6 @@ def _screen_names() -> dict[str, str]:
     """View-menu name -> Chinese name, from the registered views, once per request."""
     from .api import SheetApi
     from .screens import SheetView
-    from .security import request_cache  # security.py imports this module
     cache = request_cache("screen_names")
     if cache:
         return cache

@@ -15,13 +15,13 @@ from flask_jwt_extended import get_jwt
 from flask_login import current_user, user_logged_in, user_logged_out
 
 from .. import db, logins, passwords
+from ..per_request import request_cache
 
 SESSION_TOKEN = "qd_sid"  # the key of the session token in the signed cookie
 
 
 def login_state() -> dict:
     """What the login being processed in this request found (e.g. {"locked": guard})."""
-    from .security import request_cache
     return request_cache("login")
 
 

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from flask import has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 
+from ..per_request import request_cache
 from ..sheets.values import ValueProblem
 from .errors import BadInput
 from .fab_fixes import is_id
-from .security import request_cache
 
 YES = {"是", "y", "Y", "1", "true", "True", "yes"}
 

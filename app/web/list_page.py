@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from flask import redirect, request, session, url_for
 
+from ..per_request import request_cache
 from ..sheets import types as t
 from .locks import lock_link, lock_reasons
 from .search import ARG, filter_tags, search_labels, with_text_search
-from .security import has_permission, request_cache
+from .security import has_permission
 
 LOCKED_TEMPLATE = "qingdan/locked.html"
 STATUS, VALIDITY = "status", "validity"

@@ -22,11 +22,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from types import SimpleNamespace
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from sqlalchemy import select, text
 
+from ..per_request import request_cache
 from . import admin_screens, auth_views
 from .auth import LoginSecurity
 
@@ -137,19 +138,6 @@ class QingdanSecurityManager(LoginSecurity, SecurityManager):
 
 
 # ---------------------------------------------------------------------------- checks
-def request_cache(name: str) -> dict:
-    """A dict that lives as long as the current request.
-
-    Kept on the request rather than on `g`: `g` belongs to the app context, which a request
-    shares with whoever pushed one before it (a test, a script), so it can outlive a request.
-    """
-    if not has_request_context():
-        return {}
-    req = request._get_current_object()
-    caches = req.__dict__.setdefault("_qd_caches", {})
-    return caches.setdefault(name, {})
-
-
 def has_permission(permission: tuple[str, str]) -> bool:
     """Does the current user (or the anonymous visitor) hold this permission?
 
