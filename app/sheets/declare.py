@@ -390,6 +390,14 @@ class Sheet:
             self.__dict__["_qd_derived"] = cached
         return cached[1]
 
+    def memo(self, name: str, compute: Callable[[Sheet], Any]):
+        """`compute(self)`, worked out once per declaration like the views below: for what
+        another module derives from a list's declaration on a hot path (its sort keys)."""
+        derived = self._derived()
+        if name not in derived:
+            derived[name] = compute(self)
+        return derived[name]
+
     @property
     def stored(self) -> tuple[Col, ...]:
         """Columns written to this model's own attributes."""

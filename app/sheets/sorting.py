@@ -145,23 +145,21 @@ CHOICE_KEY_LENGTH = 3
 UNKNOWN_CHOICE = "999"  # a value outside the dictionary (an old record): after every choice
 
 
-_KEYED: dict[int, tuple] = {}  # id(sheet) -> (its columns, texts, enumerations, persons)
-
-
 def _keyed(sheet) -> tuple:
-    """The keyed fields of a list, worked out once per declaration: every written record
-    asks (an import of 100,000 rows, 100,000 times)."""
-    entry = _KEYED.get(id(sheet))
-    if entry is None or entry[0] is not sheet.columns or entry[1] is not sheet:
-        wanted = set(sheet.list_fields) | set(sheet.order_by)
-        stored = sheet.stored
-        texts = tuple(c.field for c in stored if isinstance(c.type, t.Text)
-                      and not c.sensitive and c.field in wanted)
-        enums = tuple(c.field for c in stored if isinstance(c.type, t.Enum)
-                      and not c.sensitive and c.field in sheet.order_by)
-        persons = frozenset(c.field for c in stored if getattr(c.type, "person_name", False))
-        entry = _KEYED[id(sheet)] = (sheet.columns, sheet, texts, enums, persons)
-    return entry[2:]
+    """(texts, enumerations, person names) of a list, worked out once per declaration:
+    every written record asks (an import of 100,000 rows, 100,000 times)."""
+    return sheet.memo("sort_keys", _work_out_keyed)
+
+
+def _work_out_keyed(sheet) -> tuple:
+    wanted = set(sheet.list_fields) | set(sheet.order_by)
+    stored = sheet.stored
+    texts = tuple(c.field for c in stored if isinstance(c.type, t.Text)
+                  and not c.sensitive and c.field in wanted)
+    enums = tuple(c.field for c in stored if isinstance(c.type, t.Enum)
+                  and not c.sensitive and c.field in sheet.order_by)
+    persons = frozenset(c.field for c in stored if getattr(c.type, "person_name", False))
+    return texts, enums, persons
 
 
 def sort_fields(sheet) -> tuple[str, ...]:
