@@ -129,6 +129,18 @@ def add_enterprises(app, n: int) -> None:
         db.session.commit()
 
 
+def user_id(app, username: str) -> int:
+    with app.app_context():
+        return app.appbuilder.sm.find_user(username=username).id
+
+
+# The review batch the review tests work on, its page and the header of its import file.
+REVIEW_BATCH = (2016, 1, "安全评价报告")
+REVIEW_BATCH_URL = "/review-batches/2016/1/安全评价报告"
+REVIEW_HEADERS = ["年度", "期次", "盲审类别", "盲审编号", "统一社会信用代码", "报告编号", "报告类型",
+                  "项目名称", "出具日期", "得分"]
+
+
 def count(app, model) -> int:
     with app.app_context():
         return db.session.query(model).count()

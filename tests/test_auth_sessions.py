@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from conftest import PASSWORD
+from factories import user_id
 
 from app import db
 
@@ -82,11 +83,6 @@ def api_works(app, token: str) -> bool:
     resp = app.test_client().get("/api/v1/experts/", headers=bearer(token))
     assert resp.status_code in (200, 401), resp.get_json()
     return resp.status_code == 200
-
-
-def user_id(app, username) -> int:
-    with app.app_context():
-        return app.appbuilder.sm.find_user(username=username).id
 
 
 # ---------------------------------------------------------------------------- logout

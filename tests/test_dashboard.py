@@ -19,6 +19,7 @@ from factories import (
     make_expert,
     make_qualification,
     text_of,
+    user_id,
 )
 from sqlalchemy import event
 
@@ -34,11 +35,6 @@ DAY = dt.timedelta(days=1)
 def login(client, name: str):
     client.get("/logout/")
     return first_login(client, name)
-
-
-def user_id(app, name: str) -> int:
-    with app.app_context():
-        return app.appbuilder.sm.find_user(name).id
 
 
 def policy(enterprise, n, ends_on, status="有效", starts_on=None):

@@ -26,6 +26,7 @@ from factories import (
     make_expert,
     make_power,
     make_qualification,
+    user_id,
 )
 from test_dashboard import deposit, interview, policy, review
 
@@ -40,11 +41,6 @@ from app.web.public.fields import BATCH_FIELDS, public_fields, public_select
 DAY = dt.timedelta(days=1)
 K1, K2, K3 = (2016, 1, "安全评价报告"), (2016, 2, "安全评价报告"), (2016, 3, "安全评价报告")
 BATCH_URL = "/public/reviews/2016/1/安全评价报告/"
-
-
-def user_id(app, name: str) -> int:
-    with app.app_context():
-        return app.appbuilder.sm.find_user(name).id
 
 
 def act(app, action, key, *args, user="head"):

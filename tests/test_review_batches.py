@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import api_token, xlsx
 from conftest import login as first_login
-from factories import plan_of, text_of
+from factories import REVIEW_BATCH, REVIEW_BATCH_URL, REVIEW_HEADERS, plan_of, text_of, user_id
 
 from app import db
 from app.batch_summary import batch_rows
@@ -18,10 +18,7 @@ from app.seeding import load_seed
 from app.sheets.declare import sheets
 from app.sheets.engine import ImportRefused, apply_plan, build_plan, undo_batch
 
-SAFETY = (2016, 1, "安全评价报告")
-URL = "/review-batches/2016/1/安全评价报告"
-HEADERS = ["年度", "期次", "盲审类别", "盲审编号", "统一社会信用代码", "报告编号", "报告类型",
-           "项目名称", "出具日期", "得分"]
+SAFETY, URL, HEADERS = REVIEW_BATCH, REVIEW_BATCH_URL, REVIEW_HEADERS
 
 
 @pytest.fixture
@@ -35,11 +32,6 @@ def seeded(app):
 def login(client, name: str):
     client.get("/logout/")
     return first_login(client, name)
-
-
-def user_id(app, name: str) -> int:
-    with app.app_context():
-        return app.appbuilder.sm.find_user(name).id
 
 
 def publish_safety(app) -> None:

@@ -12,7 +12,15 @@ from decimal import Decimal
 import pytest
 from conftest import login as first_login
 from conftest import xlsx
-from factories import add, make_agency, text_of
+from factories import (
+    REVIEW_BATCH,
+    REVIEW_BATCH_URL,
+    REVIEW_HEADERS,
+    add,
+    make_agency,
+    text_of,
+    user_id,
+)
 from test_dashboard import attention_of
 
 from app import db
@@ -21,10 +29,7 @@ from app.reviews import BatchRefused, approve, publish, submit
 from app.sheets.declare import sheets
 from app.sheets.engine import apply_plan, build_plan
 
-KEY = (2016, 1, "安全评价报告")
-URL = "/review-batches/2016/1/安全评价报告"
-HEADERS = ["年度", "期次", "盲审类别", "盲审编号", "统一社会信用代码", "报告编号", "报告类型",
-           "项目名称", "出具日期", "得分"]
+KEY, URL, HEADERS = REVIEW_BATCH, REVIEW_BATCH_URL, REVIEW_HEADERS
 
 
 @pytest.fixture
@@ -46,11 +51,6 @@ def review(agency, blind_no, score, **kw):
 def login(client, name: str):
     client.get("/logout/")
     return first_login(client, name)
-
-
-def user_id(app, name: str) -> int:
-    with app.app_context():
-        return app.appbuilder.sm.find_user(name).id
 
 
 def batch(app) -> ReviewBatch | None:
