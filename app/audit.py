@@ -31,7 +31,6 @@ REVIVALS = (RESTORE, UNDO)
 # Trail subjects that are not lists (their rows are written by their own workflow):
 # slug -> (title, {attribute: label}).
 SUBJECTS: dict[str, tuple[str, dict[str, str]]] = {}
-CHUNK = 500  # rows per INSERT
 
 
 @dataclass(frozen=True)
@@ -79,11 +78,11 @@ def change_row(slug: str, record_id: int, action: str, before: dict | None,
 
 
 def write_changes(session: Session, rows: list[dict]) -> None:
-    """Insert trail rows in bulk (Core, in chunks), in the caller's transaction. The table,
-    not the entity: `insert(Change)` would take the ORM's bulk path, row dicts and all."""
-    stmt = insert(Change.__table__)
-    for i in range(0, len(rows), CHUNK):
-        session.execute(stmt, rows[i:i + CHUNK])
+    """Insert trail rows in bulk, in the caller's transaction: through the driver's own bulk
+    path (app/sheets/bulk.py), the table, not the entity (`insert(Change)` would take the
+    ORM's bulk path, row dicts and all)."""
+    from .sheets.bulk import insert_rows
+    insert_rows(session, Change.__table__, rows)
 
 
 def record_export(session: Session, sheet, rows: int, *, user_id: int | None,

@@ -241,6 +241,26 @@ def test_confirm_refuses_when_records_changed_since_preview(session):
     assert ent.name == ENTERPRISES[0][0] and ent.contact == "他人改动"
 
 
+def test_confirm_refuses_a_key_entered_since_preview_and_writes_nothing(session):
+    """The new records go in through the driver's bulk path (COPY on PostgreSQL): a record
+    someone entered meanwhile under one of their keys fails the whole import, as StalePlan."""
+    from app.lists.deposits import Enterprise
+    from app.models import Change, ImportBatch
+    plan = plan_of(session, "enterprises", xlsx([ENTERPRISE_HEADER, *ENTERPRISES]))
+    assert plan.count("create") == len(ENTERPRISES)
+    name, code, district, industry, size = ENTERPRISES[1]
+    session.add(Enterprise(name=name, credit_code=code, district=district, industry=industry,
+                           size=size))
+    session.commit()
+    batches, trail = (session.scalar(select(func.count()).select_from(m))
+                      for m in (ImportBatch, Change))
+    with pytest.raises(StalePlan, match="同时录入"):
+        apply_plan(plan, session=session)
+    assert count(session, "enterprises") == 1
+    assert session.scalar(select(func.count()).select_from(ImportBatch)) == batches
+    assert session.scalar(select(func.count()).select_from(Change)) == trail
+
+
 # ---------------------------------------------------------------------------- history and undo
 def test_batch_keeps_file_and_undo_restores_updates(session):
     from app.lists.deposits import Enterprise

@@ -17,19 +17,19 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from sqlalchemy import JSON, LargeBinary, bindparam, delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..audit import IMPORT, Actor, change_row, write_changes
-from ..models import STAMP_FIELDS, Change, ImportBatch, ImportFile, now, stamps
+from ..models import Change, ImportBatch, ImportFile, now, stamps
+from . import bulk
 from . import keys as k
 from .checking import lock_reasons, written_records
 from .declare import Sheet
 from .rows import RowPlan, fk_column, in_chunks, json_value, key_attr
 from .snapshots import row_snapshot, snapshot_columns
-from .sorting import key_names, sort_values
+from .sorting import sort_values
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,9 @@ class _Writer:
         self.fields = [c.field for c in sheet.stored]
         self.relations = [(fk_column(sheet.model, rel)[0].key, rel, [c.field for c in cols])
                           for rel, cols in sheet.relations.items()]
+        # the columns whose values JSON does not keep as they are (dates, decimals)
+        self.unplain = [c.name for c in sheet.model.__table__.columns
+                        if _python_type(c) not in _PLAIN]
 
     def values(self, r: RowPlan) -> dict:
         present = self.plan.present_fields if r.action == "create" else r.headers
@@ -141,6 +144,23 @@ class _Writer:
         does not keep."""
         values = self.values(r)
         return {**values, **sort_values(self.sheet, values)}
+
+    def trail(self, values: dict) -> dict:
+        """values as the trail keeps them (`_as_json`, converting only the columns that
+        need it: an import's creations are most of its trail)."""
+        out = dict(values)
+        for name in self.unplain:
+            value = out.get(name)
+            if value is not None:
+                out[name] = json_value(value)
+        return out
+
+
+def _python_type(column):
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return object
 
 
 def row_values(sheet: Sheet, plan, r: RowPlan) -> dict:
@@ -185,52 +205,45 @@ def _new_batch(plan, session: Session, *, user_id, source, data, stamp, updated,
 
 def _insert_created(writer: _Writer, creates: list[RowPlan], session: Session,
                     actor: Actor, stamp) -> None:
-    """INSERT … RETURNING id and the key, a chunk at a time, and the chunk's trail rows
-    (the record as created: what history, restore and undo read)."""
+    """The new records, a chunk at a time (app/sheets/bulk.py: through the driver, ids
+    given back in order), and the chunk's trail rows (the record as created: what history,
+    restore and undo read)."""
     if not creates:
         return
     sheet = writer.sheet
     table = sheet.model.__table__
-    key_columns = [table.c[key_attr(sheet, name).key] for name in sheet.key]
-    stmt = insert(table).returning(table.c.id, *key_columns)
-    skip = set(STAMP_FIELDS) | key_names(sheet)
     created = stamps(actor.user_id, stamp, created=True)
     for chunk in in_chunks(creates, WRITE_CHUNK):
-        params = [{**writer.written(r), "version": 1, **created} for r in chunk]
-        # By key, else by match key: the batch has each once (checking.match_keys), and a
-        # database may hand a value back in another form than it was given (a collation).
-        result = (session.execute(_from_arrays(table, params, key_columns))
-                  if k.is_postgresql(session) and _arrayable(table, params)
-                  else session.execute(stmt, params))
-        ids = {tuple(row[1:]): row[0] for row in result}
-        if len(ids) != len(chunk) or any(r.key not in ids for r in chunk):
-            ids = {k.match_key(key): rid for key, rid in ids.items()}
-            ids.update((r.key, ids[k.match_key(r.key)]) for r in chunk)
+        values = [writer.values(r) for r in chunk]
+        params = [{**v, **sort_values(sheet, v), "version": 1, **created} for v in values]
+        if bulk.takes_ids(session):
+            ids = bulk.insert_rows(session, table, params, ids=True)
+        else:
+            ids = _returned_ids(sheet, session, params, chunk)
+        del params
         trail = []
-        for r, p in zip(chunk, params):
-            r.existing_id = ids[r.key]
-            after = _as_json(p, skip)
-            after["id"] = r.existing_id
-            trail.append(change_row(sheet.slug, r.existing_id, "create", None, after, actor,
+        for r, v, rid in zip(chunk, values, ids):
+            r.existing_id = rid
+            after = writer.trail(v)
+            after["version"], after["id"] = 1, rid
+            trail.append(change_row(sheet.slug, rid, "create", None, after, actor,
                                     record_key=r.label, version_after=1, on=stamp))
         write_changes(session, trail)
 
 
-def _arrayable(table, params: list[dict]) -> bool:
-    names = set().union(*params)
-    return not any(isinstance(table.c[n].type, (JSON, LargeBinary)) for n in names)
-
-
-def _from_arrays(table, params: list[dict], key_columns):
-    """PostgreSQL: INSERT … SELECT FROM unnest(one array a column) RETURNING id and key — one
-    statement of a few dozen parameters a chunk. (The multi-row VALUES SQLAlchemy builds for
-    an executemany with RETURNING has tens of thousands, and costs five times as much.)"""
-    names = sorted(set().union(*params))
-    arrays = [bindparam(None, [p.get(n) for p in params], type_=ARRAY(table.c[n].type))
-              for n in names]
-    rows = func.unnest(*arrays).table_valued(*names).render_derived()
-    return (insert(table).from_select(names, select(*(rows.c[n] for n in names)))
-            .returning(table.c.id, *key_columns))
+def _returned_ids(sheet: Sheet, session: Session, params: list[dict],
+                  chunk: list[RowPlan]) -> list[int]:
+    """MariaDB/MySQL: INSERT … RETURNING id and the key, the ids matched back by key, else by
+    match key: the batch has each once (checking.match_keys), and a database may hand a
+    value back in another form than it was given (a collation)."""
+    table = sheet.model.__table__
+    key_columns = [table.c[key_attr(sheet, name).key] for name in sheet.key]
+    result = session.execute(insert(table).returning(table.c.id, *key_columns), params)
+    ids = {tuple(row[1:]): row[0] for row in result}
+    if len(ids) != len(chunk) or any(r.key not in ids for r in chunk):
+        ids = {k.match_key(key): rid for key, rid in ids.items()}
+        ids.update((r.key, ids[k.match_key(r.key)]) for r in chunk)
+    return [ids[r.key] for r in chunk]
 
 
 def _befores(session: Session, model, ids: list[int]) -> dict[int, dict]:
