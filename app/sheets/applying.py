@@ -124,20 +124,32 @@ class _Writer:
         self.fields = [c.field for c in sheet.stored]
         self.relations = [(fk_column(sheet.model, rel)[0].key, rel, [c.field for c in cols])
                           for rel, cols in sheet.relations.items()]
+        self._fields: dict[tuple, tuple[list, list]] = {}
         # the columns whose values JSON does not keep as they are (dates, decimals)
         self.unplain = [c.name for c in sheet.model.__table__.columns
                         if _python_type(c) not in _PLAIN]
 
     def values(self, r: RowPlan) -> dict:
         present = self.plan.present_fields if r.action == "create" else r.headers
-        derived = r.derived
         record = r.record
-        out = {f: record.get(f) for f in self.fields if f in present or f in derived}
-        for fk, rel, fields in self.relations:
-            if any(f in present for f in fields):
-                parent = record.get(rel)
-                out[fk] = parent.id if parent is not None else None
+        fields, relations = self._written_fields(present, r.derived)
+        out = {f: record.get(f) for f in fields}
+        for fk, rel in relations:
+            parent = record.get(rel)
+            out[fk] = parent.id if parent is not None else None
         return out
+
+    def _written_fields(self, present, derived) -> tuple[list, list]:
+        """The fields and relations a row writes, for the columns present (the file's; a
+        sheet's headers: shared by its rows) and the fields derived: the same for most rows."""
+        key = (id(present), derived if isinstance(derived, frozenset) else frozenset(derived))
+        found = self._fields.get(key)
+        if found is None:
+            found = self._fields[key] = (
+                [f for f in self.fields if f in present or f in derived],
+                [(fk, rel) for fk, rel, fields in self.relations
+                 if any(f in present for f in fields)])
+        return found
 
     def written(self, r: RowPlan) -> dict:
         """values and the sort keys of its texts (app/sheets/sorting.py), which the trail
