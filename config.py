@@ -33,7 +33,15 @@ SECRET_KEY = os.environ.get("SECRET_KEY")
 
 SQLALCHEMY_DATABASE_URI = os.environ.get(
     "DATABASE_URL", "sqlite:///" + os.path.join(INSTANCE_DIR, "qingdan.db"))
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+
+def _json_text(value) -> str:
+    """JSON as the database keeps it (the trail's snapshots): Chinese as itself, not
+    \\uXXXX escapes, a third less to write and to store."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_serializer": _json_text}
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 APP_NAME = "qingdan 清单 · 安全生产监管后台"

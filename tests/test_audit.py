@@ -120,6 +120,22 @@ def test_import_and_its_undo_are_recorded_with_their_batch(app):
     assert "变更明细（共 1 条）" in batch_page
 
 
+
+def test_an_imported_record_is_on_the_trail_as_created_with_its_text_as_written(app):
+    """The import's trail rows go in through the driver's bulk path; the record as created
+    is their "after", Chinese kept as characters (not \\u escapes) in the database."""
+    import sqlalchemy as sa
+    batch = import_file(app, [[FORM["name"], FORM["credit_code"], "浦东新区", "其他", "小型"]])
+    pk = enterprise_id(app)
+    with app.app_context():
+        change = db.session.scalar(sa.select(Change).where(Change.batch_id == batch))
+        assert (change.action, change.record_id, change.version_after) == ("create", pk, 1)
+        assert change.before is None
+        assert change.after["name"] == FORM["name"] and change.after["district"] == "浦东新区"
+        assert change.after["id"] == pk and change.after["version"] == 1
+        stored = db.session.scalar(sa.text("SELECT CAST(after AS CHAR(2000)) FROM qd_change "
+                                           "WHERE id = :id"), {"id": change.id})
+        assert "浦东新区" in stored and "\\u" not in stored
 def test_a_workflow_action_is_recorded(app):
     agency = add(app, make_agency(1))
     with app.app_context():

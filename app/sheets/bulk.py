@@ -92,8 +92,8 @@ def _tuples(session: Session, columns, rows: list[dict], *, copy: bool) -> list[
         if copy and isinstance(c.type, JSON):
             # COPY's text: JSON as text, which the server reads as json (None as JSON null,
             # as the type's own bind processor has it)
-            null = c.type.none_as_null
-            values = [None if v is None and null else json.dumps(v) for v in values]
+            null, dumps = c.type.none_as_null, dialect._json_serializer or json.dumps
+            values = [None if v is None and null else dumps(v) for v in values]
         else:
             process = c.type._cached_bind_processor(dialect)
             if process is not None:
