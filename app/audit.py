@@ -12,6 +12,7 @@ Reading the trail (a record's history, the 操作日志) is app/web/history.py.
 from __future__ import annotations
 
 import weakref
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import event, insert
@@ -75,6 +76,45 @@ def change_row(slug: str, record_id: int, action: str, before: dict | None,
                 record_key=(record_key or "")[:255] or None,
                 reason=(actor.reason or None), restored_version=actor.restored_version,
                 summary=summary)
+
+
+def complete_creations(session: Session, changes) -> None:
+    """Give the creations the trail keeps without their record (an import's: for a row it
+    created, the record is its own "after", and 100,000 copies of it were half the import's
+    trail) the record as created: the `before` of the record's next change, else the record
+    as it is now. Set as loaded, never written back. Every reader of `after` calls this."""
+    from sqlalchemy import select
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from .sheets import keys
+    from .sheets.declare import sheets
+    from .sheets.snapshots import row_snapshot, snapshot_columns
+    wanted = [c for c in changes if c.action == "create" and c.after is None
+              and sheets.get(c.slug) is not None]
+    groups: dict[str, list] = defaultdict(list)
+    for c in wanted:
+        groups[c.slug].append(c)
+    for slug, group in groups.items():
+        ids = sorted({c.record_id for c in group})
+        later: dict[int, list] = defaultdict(list)  # record id -> [(change id, before)]
+        for chunk in keys.id_chunks(session, ids):
+            later_rows = session.execute(
+                select(Change.record_id, Change.id, Change.before)
+                .where(Change.slug == slug, keys.ids_in(session, Change.record_id, chunk),
+                       Change.id > min(c.id for c in group)).order_by(Change.id))
+            for record_id, change_id, before in later_rows:
+                later[record_id].append((change_id, before))
+        after = {c.id: next((b for i, b in later[c.record_id] if i > c.id), None)
+                 for c in group}
+        model = sheets[slug].model
+        now_ids = sorted({c.record_id for c in group if after[c.id] is None})
+        current = {}
+        for chunk in keys.id_chunks(session, now_ids):
+            for row in session.execute(select(*snapshot_columns(model))
+                                       .where(keys.ids_in(session, model.id, chunk))):
+                current[row.id] = row_snapshot(row)
+        for c in group:
+            set_committed_value(c, "after", after[c.id] or current.get(c.record_id))
 
 
 def write_changes(session: Session, rows: list[dict]) -> None:

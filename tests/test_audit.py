@@ -121,21 +121,50 @@ def test_import_and_its_undo_are_recorded_with_their_batch(app):
 
 
 
-def test_an_imported_record_is_on_the_trail_as_created_with_its_text_as_written(app):
-    """The import's trail rows go in through the driver's bulk path; the record as created
-    is their "after", Chinese kept as characters (not \\u escapes) in the database."""
+def test_an_imported_creation_is_read_as_the_record_created_though_the_trail_keeps_no_copy(app):
+    """An import's creation is on the trail without "after" (the row is its own); whoever
+    reads the trail sees the record as created: from the record itself while it is
+    unchanged, then from the `before` of its next change — the history, a restore of
+    version 1, the undo (whose deletion rows keep the record, for 已删除的记录)."""
     import sqlalchemy as sa
+
+    from app.audit import complete_creations
     batch = import_file(app, [[FORM["name"], FORM["credit_code"], "浦东新区", "其他", "小型"]])
     pk = enterprise_id(app)
+    (created,) = changes(app, batch_id=batch)
+    assert (created.action, created.record_id, created.version_after) == ("create", pk, 1)
+    assert created.before is None and created.after is None
     with app.app_context():
-        change = db.session.scalar(sa.select(Change).where(Change.batch_id == batch))
-        assert (change.action, change.record_id, change.version_after) == ("create", pk, 1)
-        assert change.before is None
-        assert change.after["name"] == FORM["name"] and change.after["district"] == "浦东新区"
-        assert change.after["id"] == pk and change.after["version"] == 1
-        stored = db.session.scalar(sa.text("SELECT CAST(after AS CHAR(2000)) FROM qd_change "
-                                           "WHERE id = :id"), {"id": change.id})
-        assert "浦东新区" in stored and "\\u" not in stored
+        c = db.session.get(Change, created.id)
+        complete_creations(db.session, [c])
+        assert c.after["name"] == FORM["name"] and c.after["district"] == "浦东新区"
+        assert (c.after["id"], c.after["version"]) == (pk, 1)
+        assert not db.session.dirty  # given as loaded, never written back
+    head = login(app.test_client(), "head")
+    assert "新增（第 1 版） 企业名称 ：（空） → 上海某化工有限公司" in history(head, "enterprises", pk)
+
+    head.post(f"/enterprises/edit/{pk}", data=dict(FORM, district="闵行区", size="大型"))
+    shown = history(head, "enterprises", pk)  # now 闵行区: version 1 is the edit's before
+    assert "所在区 ：（空） → 浦东新区 行业类别" in shown and "企业规模 ：（空） → 小型" in shown
+    resp = head.post(f"/records/restore/{created.id}", follow_redirects=True)
+    assert "已恢复：记录现为第 3 版" in text_of(resp)
+    back = fetch(app, Enterprise, pk)
+    assert (back.district, back.size, back.version) == ("浦东新区", "小型", 3)
+
+    second = import_file(app, [["上海新设有限公司（虚构）", "91310116MA1KFJRE7R", "金山区", "其他",
+                                "微型"]])
+    with app.app_context():
+        undo_batch(second, session=db.session)
+    (removed,) = changes(app, source="undo", action="delete")
+    assert removed.before["name"] == "上海新设有限公司（虚构）"
+    assert removed.before["district"] == "金山区" and removed.before["version"] == 1
+    assert "上海新设有限公司（虚构）" in text_of(head.get("/records/deleted/enterprises"))
+    with app.app_context():  # JSON as written: Chinese as characters, not \u escapes
+        stored = db.session.scalar(sa.select(sa.cast(Change.before, sa.String(2000)))
+                                   .where(Change.id == removed.id))
+    assert "金山区" in stored and "\\u" not in stored
+
+
 def test_a_workflow_action_is_recorded(app):
     agency = add(app, make_agency(1))
     with app.app_context():

@@ -125,9 +125,6 @@ class _Writer:
         self.relations = [(fk_column(sheet.model, rel)[0].key, rel, [c.field for c in cols])
                           for rel, cols in sheet.relations.items()]
         self._fields: dict[tuple, tuple[list, list]] = {}
-        # the columns whose values JSON does not keep as they are (dates, decimals)
-        self.unplain = [c.name for c in sheet.model.__table__.columns
-                        if _python_type(c) not in _PLAIN]
 
     def values(self, r: RowPlan) -> dict:
         present = self.plan.present_fields if r.action == "create" else r.headers
@@ -156,23 +153,6 @@ class _Writer:
         does not keep."""
         values = self.values(r)
         return {**values, **sort_values(self.sheet, values)}
-
-    def trail(self, values: dict) -> dict:
-        """values as the trail keeps them (`_as_json`, converting only the columns that
-        need it: an import's creations are most of its trail)."""
-        out = dict(values)
-        for name in self.unplain:
-            value = out.get(name)
-            if value is not None:
-                out[name] = json_value(value)
-        return out
-
-
-def _python_type(column):
-    try:
-        return column.type.python_type
-    except NotImplementedError:
-        return object
 
 
 def row_values(sheet: Sheet, plan, r: RowPlan) -> dict:
@@ -218,27 +198,24 @@ def _new_batch(plan, session: Session, *, user_id, source, data, stamp, updated,
 def _insert_created(writer: _Writer, creates: list[RowPlan], session: Session,
                     actor: Actor, stamp) -> None:
     """The new records, a chunk at a time (app/sheets/bulk.py: through the driver, ids
-    given back in order), and the chunk's trail rows (the record as created: what history,
-    restore and undo read)."""
+    given back in order), and the chunk's trail rows: each a creation without "after", the
+    record being its own (audit.complete_creations gives it to whoever reads the trail)."""
     if not creates:
         return
     sheet = writer.sheet
     table = sheet.model.__table__
     created = stamps(actor.user_id, stamp, created=True)
     for chunk in in_chunks(creates, WRITE_CHUNK):
-        values = [writer.values(r) for r in chunk]
-        params = [{**v, **sort_values(sheet, v), "version": 1, **created} for v in values]
+        params = [{**writer.written(r), "version": 1, **created} for r in chunk]
         if bulk.takes_ids(session):
             ids = bulk.insert_rows(session, table, params, ids=True)
         else:
             ids = _returned_ids(sheet, session, params, chunk)
         del params
         trail = []
-        for r, v, rid in zip(chunk, values, ids):
+        for r, rid in zip(chunk, ids):
             r.existing_id = rid
-            after = writer.trail(v)
-            after["version"], after["id"] = 1, rid
-            trail.append(change_row(sheet.slug, rid, "create", None, after, actor,
+            trail.append(change_row(sheet.slug, rid, "create", None, None, actor,
                                     record_key=r.label, version_after=1, on=stamp))
         write_changes(session, trail)
 

@@ -217,6 +217,7 @@ def restore(session: Session, change_id: int, actor: Actor) -> Result:
     sheet = sheets.get(change.slug) if change is not None else None
     if change is None or sheet is None:
         return _refused(session, "找不到要恢复的历史版本：请从记录的变更记录重新进入。")
+    audit.complete_creations(session, [change])
     snap = change.before if change.action == "delete" else change.after
     shown = change.version_after if change.action != "delete" else (snap or {}).get("version")
     record, problems = record_from_snapshot(sheet, snap or {}, session)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..audit import IMPORT, UNDO, Actor, change_row, write_changes
+from ..audit import IMPORT, UNDO, Actor, change_row, complete_creations, write_changes
 from ..models import Change, ImportBatch, now, stamps
 from . import keys as k
 from .applying import ANALYZE_AFTER, analyze
@@ -34,6 +34,7 @@ def undo_batch(batch_id: int, *, session: Session, user_id: int | None = None) -
     changes = session.scalars(select(Change).where(Change.batch_id == batch.id,
                                                    Change.source == IMPORT)
                               .order_by(Change.id)).all()
+    complete_creations(session, changes)  # before any is removed: the records as created
     try:
         _refuse_locked(sheet, changes, session)
         _refuse_changed_since(sheet, changes, session)
@@ -93,6 +94,7 @@ def undo_preview(batch_id: int, *, session: Session) -> UndoPreview | None:
         refused = f"导入批次 {batch_id} 已于 {batch.undone_on:%Y-%m-%d %H:%M} 撤销过"
     else:
         changes = session.scalars(select(Change).where(*mine).order_by(Change.id)).all()
+        complete_creations(session, changes)
         try:
             _refuse_locked(sheets[batch.slug], changes, session)
             _refuse_changed_since(sheets[batch.slug], changes, session)

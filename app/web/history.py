@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from ..audit import ACTIONS, SOURCES, SUBJECTS, history_start
+from ..audit import ACTIONS, SOURCES, SUBJECTS, complete_creations, history_start
 from ..models import Change
 from ..sheets.declare import Sheet, sheets
 from ..sheets.rows import fk_column, value_text
@@ -105,6 +105,7 @@ class _Reader:
 
 def change_rows(changes: list[Change], *, current_version: int | None = None) -> list[dict]:
     """The changes as the templates show them (one dict each)."""
+    complete_creations(current_app.appbuilder.session, changes)
     see_ids, may_restore = can_see_id_numbers(), has_permission(PERM_RESTORE)
     readers: dict[str, _Reader] = {}
     out = []
