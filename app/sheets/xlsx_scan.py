@@ -80,7 +80,7 @@ _USUAL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
 # how far they reach. A 100,000-row sheet then costs a few passes, not millions of matches
 # of each pattern. Any other piece takes the patterns above; both say the same of a piece.
 _SPACED_EQUALS = re.compile(rb"=(?:(?<=\s=)|\s)")
-_ROW_NOT_NUMBERED = re.compile(rb'<row r="(?!\d)')
+_OTHER_R = re.compile(rb'r="(?<!<c r=")(?:(?<!<row r=")|(?!\d))')   # not a cell's, nor a row number
 
 
 @dataclass
@@ -133,7 +133,7 @@ class SheetCensus:
         self.last_column = max(self.last_column,
                                max((column_number(x) for x in letters), default=0))
         self.last_row = max(self.last_row, max(map(int, rows), default=0))
-        if b'"e"' in text or b"'e'" in text:
+        if b'"e"' in text or (b"'" in text and b"'e'" in text):
             for match in _ERROR_TYPE.finditer(text):
                 _note_error_cell(text, match.start(), self)
 
@@ -262,7 +262,7 @@ def _pieces(stream, label: str, *, markup: bool, cells: bool):
     first = True
     while chunk := stream.read(_CHUNK):
         if _DECLARATION.search(tail + chunk[:_DECLARATION_OVERLAP]) or (
-                b"<!" in chunk and _DECLARATION.search(chunk)):
+                b"!" in chunk and b"<!" in chunk and _DECLARATION.search(chunk)):
             raise fp.unsafe_declaration(label)
         tail = chunk[-_DECLARATION_OVERLAP:]
         if markup and first and b"\x00" in chunk[:_PROLOG]:
@@ -321,12 +321,10 @@ def _usual_piece(text: bytes, reach: _Reach) -> _Usual | None:
     other r="…" and no other way to write one, and a row's is a number. The farthest column
     and row of the cells are looked for from the last cell's: rows come in order, so it is
     usually the farthest, and one search for a cell beyond it says so."""
-    if (_PREFIXED_CELL.search(text) or _UNUSUAL_CELL.search(text)
-            or _SPACED_EQUALS.search(text) or (b"'" in text and b"r='" in text)):
+    if (_PREFIXED_CELL.search(text) or _UNUSUAL_CELL.search(text) or _SPACED_EQUALS.search(text)
+            or (b"'" in text and b"r='" in text) or _OTHER_R.search(text)):
         return None
-    cells, rows = text.count(b'<c r="'), text.count(b'<row r="')
-    if text.count(b'r="') != cells + rows or (rows and _ROW_NOT_NUMBERED.search(text)):
-        return None
+    cells = text.count(b'<c r="')
     if cells:
         last = _USUAL_REFERENCE.match(text, text.rfind(b'<c r="'))
         column, row = column_number(last.group(1)), int(last.group(2))
@@ -342,7 +340,9 @@ def _beyond(column: int, row: int) -> re.Pattern[bytes]:
     """A cell in the usual form that names a column after `column` or a row after `row`."""
     letters = _greater_than(fp.column_letters(column), "A", "Z", "[A-Z]")
     number = _greater_than(str(row), "0", "9", "[1-9]")
-    return re.compile(rf'<c r="(?:{letters}[0-9]|[A-Z]{{1,3}}0*{number}")'.encode())
+    # Possessive: a usual reference's letters are followed by digits, and a larger row
+    # number starts with a digit other than 0, so nothing given back could match.
+    return re.compile(rf'<c r="(?:{letters}[0-9]|[A-Z]{{1,3}}+0*+{number}")'.encode())
 
 
 def _check_cells(text: bytes, far_reference, label: str, limits,
