@@ -26,6 +26,8 @@ from .rows import ABSENT, Issue, RawCells, RowPlan
 
 def cell_text(raw) -> str:
     """A cell as the clerk wrote it, for messages and the error workbook."""
+    if raw.__class__ is str:   # most cells: what the branches below would give
+        return raw.strip()
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e15:
@@ -121,9 +123,12 @@ class _Column:
         if error is not None:   # never empty, even in an optional column
             return text, None, error, _EXCEL_ERROR.format(error)
         try:
-            return text, self.type.parse(cell, unit=self.unit), "", None
+            value = self.type.parse(cell, unit=self.unit)
         except v.ValueProblem as exc:
             return text, None, text, str(exc)
+        if value.__class__ is str and value is not text and value == text:
+            value = text   # one string held for both (an e-mail address is made anew)
+        return text, value, "", None
 
 
 _DITTO = object()
