@@ -161,8 +161,6 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
             data = fh.read()
     report("read", 0, None)
     raw_sheets = read_file(data, file_name, limits)
-    n_rows = sum(len(raw.rows) for raw in raw_sheets)
-    report("read", n_rows, n_rows)
     steps = 7 if complete else 6
     plan = Plan(sheet=sheet, file_name=file_name, file_size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(), complete=complete,
@@ -171,6 +169,9 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
     found_header = False
     for raw in raw_sheets:  # each sheet stands on its own (reading.py)
         found_header = plan_sheet(sheet, raw, plan) or found_header
+    # The rows stream through plan_sheet, each let go once read: counted, not kept.
+    n_rows = sum(raw.count_rows() for raw in raw_sheets)
+    report("read", n_rows, n_rows)
     if not found_header:
         expected = "、".join(c.header for c in sheet.columns if c.required)
         raise UnreadableFile(

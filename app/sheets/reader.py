@@ -63,8 +63,9 @@ class RawSheet:
     when the format cannot tell (CSV).
 
     The rows of a workbook come from its reader process chunk by chunk: iter_rows() reads
-    them once as they come (the importer, which keeps none of them), `rows` keeps them all."""
-    __slots__ = ("name", "hidden", "merges", "_rows", "_source")
+    them once as they come (the importer, which keeps none of them), `rows` keeps them all,
+    count_rows() says how many there are without keeping them."""
+    __slots__ = ("name", "hidden", "merges", "_rows", "_source", "_rest", "_counted")
 
     def __init__(self, name: str, hidden: bool, rows: list[tuple[int, list]] | None = None,
                  merges: list[tuple[int, int, int, int]] | None = _NO_MERGES, *, source=None):
@@ -72,6 +73,7 @@ class RawSheet:
         self.merges = [] if merges is _NO_MERGES else merges
         self._rows = rows if rows is not None or source is not None else []
         self._source = source   # an iterator of the rows, until they are taken
+        self._rest, self._counted = None, 0   # the rows iter_rows gave, and how many came
 
     @property
     def rows(self) -> list[tuple[int, list]]:
@@ -88,7 +90,24 @@ class RawSheet:
         if self._source is None:
             raise RuntimeError(f"the rows of sheet {self.name!r} were read once already")
         source, self._source = self._source, None
-        return iter(source)
+        self._rest = self._counting(source)
+        return self._rest
+
+    def _counting(self, source):
+        for row in source:
+            self._counted += 1
+            yield row
+
+    def count_rows(self) -> int:
+        """How many rows the sheet has. Those iter_rows() left unread (a sheet without the
+        list's header) are read now and let go: the reader process has then given all."""
+        if self._rows is not None:
+            return len(self._rows)
+        if self._rest is None:
+            self.iter_rows()
+        for _ in self._rest:
+            pass
+        return self._counted
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, RawSheet):

@@ -22,6 +22,7 @@ import functools
 import math
 import operator
 import re
+import time
 import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -718,7 +719,12 @@ _ID_OLD_FLOAT_RE = re.compile(r"\d{15}\.0+")
 _ID_FORM_RE = re.compile(r"\d{17}[\dX]")
 
 
+_ID_ZEROS = ord("0") * sum(_ID_WEIGHTS)
+
+
 def _id_check(id17: str) -> str:
+    if id17.isascii():   # ASCII digits: their codes less those of "0", without int() a digit
+        return _ID_CHECKS[(sum(map(operator.mul, id17.encode(), _ID_WEIGHTS)) - _ID_ZEROS) % 11]
     return _ID_CHECKS[sum(map(operator.mul, map(int, id17), _ID_WEIGHTS)) % 11]
 
 
@@ -726,14 +732,16 @@ def _id_birth_ok(yyyymmdd: str) -> bool:
     return _is_date_since_1900(yyyymmdd) and yyyymmdd <= _today_digits()
 
 
-_today: list = [None, ""]   # today, and today as yyyymmdd
+_today: list = ["", 0.0]   # today as yyyymmdd, and the time (time.time()) it ends at
 
 
 def _today_digits() -> str:
-    today = _dt.date.today()
-    if today != _today[0]:
-        _today[:] = [today, today.strftime("%Y%m%d")]
-    return _today[1]
+    # Asked once an ID number: time.time() costs a tenth of date.today().
+    if time.time() >= _today[1]:
+        today = _dt.date.today()
+        midnight = _dt.datetime.combine(today + _dt.timedelta(days=1), _dt.time())
+        _today[:] = [today.strftime("%Y%m%d"), midnight.timestamp()]
+    return _today[0]
 
 
 @functools.lru_cache(maxsize=65536)   # a list of people has some ten thousand birth dates

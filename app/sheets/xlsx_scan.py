@@ -9,6 +9,7 @@ reads an error value as an empty cell.
 """
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import re
@@ -71,37 +72,68 @@ _MARKUP_SUFFIXES = (".xml", ".rels", ".vml")
 _USUAL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d')
 _USUAL_ROW = re.compile(rb'<c r="[A-Z]{1,3}(\d{1,7})"')
 _UNUSUAL_CELL = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}\d{1,7}")')
+_USUAL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
+
+# A piece wholly in that form, with every attribute written name="value" (no space around
+# "=", no single quotes on r) and r only on cells and rows (rows numbered), is read by
+# counts and by searches that start with a literal (which re finds fast): how many cells,
+# how far they reach. A 100,000-row sheet then costs a few passes, not millions of matches
+# of each pattern. Any other piece takes the patterns above; both say the same of a piece.
+_SPACED_EQUALS = re.compile(rb"=(?:(?<=\s=)|\s)")
+_OTHER_R = re.compile(rb'r="(?<!<c r=")(?:(?<!<row r=")|(?!\d))')   # not a cell's, nor a row number
+
+
+@dataclass
+class _Usual:
+    """A piece in the usual form (see _usual_piece): its cells, formatted empty ones too,
+    and the farthest column and row the cells of its part name up to its end."""
+    cells: int
+    last_column: int
+    last_row: int
+
+
+@dataclass
+class _Reach:
+    """The farthest column and row the usual pieces of one part have named so far."""
+    column: int = 0
+    row: int = 0
 
 
 @dataclass
 class SheetCensus:
     """What one worksheet part holds, as calamine will see it: filled cells, the last row
-    and the columns (letters) of the used range, and where the Excel error values are."""
+    and column of the used range, and where the Excel error values are."""
     sheet: str
     filled: int = 0
     last_row: int = 0
-    letters: set[bytes] = field(default_factory=set)
+    last_column: int = 0
     errors: list[tuple[int, int, str]] = field(default_factory=list)   # row (1-), column (0-), value
     usual: bool = True     # every cell in the usual form: the quick census is enough
     exact: bool = False    # counted by the exact pattern (only filled cells)
 
-    @property
-    def last_column(self) -> int:
-        return max((column_number(x) for x in self.letters), default=0)
-
-    def take(self, text: bytes, prefixed: bool) -> None:
+    def take(self, text: bytes, prefixed: bool, usual: _Usual | None = None) -> None:
         if self.exact:
             found = _FILLED_CELL.findall(text)
             self.filled += len(found)
             letters, rows = (set(x) for x in zip(*found)) if found else ((), ())
+        elif not self.usual:
+            return   # the exact pass will count this part again, from its start
+        elif usual is not None:   # the same figures as the patterns below, by counting
+            self.filled += usual.cells
+            self.last_column = max(self.last_column, usual.last_column)
+            self.last_row = max(self.last_row, usual.last_row)
+            letters = rows = ()
         else:
             columns = _USUAL_COLUMN.findall(text)
             self.filled += len(columns)   # formatted empty cells too: an exact pass decides
             letters, rows = set(columns), set(_USUAL_ROW.findall(text))
-            self.usual = self.usual and not prefixed and not _UNUSUAL_CELL.search(text)
-        self.letters.update(x.upper() for x in letters)
+            self.usual = not prefixed and not _UNUSUAL_CELL.search(text)
+            if not self.usual:
+                return
+        self.last_column = max(self.last_column,
+                               max((column_number(x) for x in letters), default=0))
         self.last_row = max(self.last_row, max(map(int, rows), default=0))
-        if b'"e"' in text or b"'e'" in text:
+        if b'"e"' in text or (b"'" in text and b"'e'" in text):
             for match in _ERROR_TYPE.finditer(text):
                 _note_error_cell(text, match.start(), self)
 
@@ -214,10 +246,12 @@ def _scan_member(stream, name: str, census: SheetCensus | None, far_reference, l
                  limits) -> None:
     lower = name.lower()
     markup = lower.endswith(_MARKUP_SUFFIXES)
+    reach = _Reach()
     for text in _pieces(stream, label, markup=markup, cells=lower.endswith(".xml")):
-        prefixed = _check_cells(text, far_reference, label, limits)
+        usual = _usual_piece(text, reach)
+        prefixed = _check_cells(text, far_reference, label, limits, usual)
         if census is not None:
-            census.take(text, prefixed)
+            census.take(text, prefixed, usual)
 
 
 def _pieces(stream, label: str, *, markup: bool, cells: bool):
@@ -228,7 +262,7 @@ def _pieces(stream, label: str, *, markup: bool, cells: bool):
     first = True
     while chunk := stream.read(_CHUNK):
         if _DECLARATION.search(tail + chunk[:_DECLARATION_OVERLAP]) or (
-                b"<!" in chunk and _DECLARATION.search(chunk)):
+                b"!" in chunk and b"<!" in chunk and _DECLARATION.search(chunk)):
             raise fp.unsafe_declaration(label)
         tail = chunk[-_DECLARATION_OVERLAP:]
         if markup and first and b"\x00" in chunk[:_PROLOG]:
@@ -280,9 +314,44 @@ def _last_cell_start(text: bytes) -> int:
     return position
 
 
-def _check_cells(text: bytes, far_reference, label: str, limits) -> bool:
+def _usual_piece(text: bytes, reach: _Reach) -> _Usual | None:
+    """The piece's figures if it is in the usual form (see _SPACED_EQUALS), else None.
+
+    Then a far reference (_far_reference_pattern) can only be a cell's r="B12": there is no
+    other r="…" and no other way to write one, and a row's is a number. The farthest column
+    and row of the cells are looked for from the last cell's: rows come in order, so it is
+    usually the farthest, and one search for a cell beyond it says so."""
+    if (_PREFIXED_CELL.search(text) or _UNUSUAL_CELL.search(text) or _SPACED_EQUALS.search(text)
+            or (b"'" in text and b"r='" in text) or _OTHER_R.search(text)):
+        return None
+    cells = text.count(b'<c r="')
+    if cells:
+        last = _USUAL_REFERENCE.match(text, text.rfind(b'<c r="'))
+        column, row = column_number(last.group(1)), int(last.group(2))
+        if _beyond(max(reach.column, column), max(reach.row, row)).search(text):
+            column = max(column_number(x) for x in set(_USUAL_COLUMN.findall(text)))
+            row = max(map(int, set(_USUAL_ROW.findall(text))))
+        reach.column, reach.row = max(reach.column, column), max(reach.row, row)
+    return _Usual(cells, reach.column, reach.row)
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond(column: int, row: int) -> re.Pattern[bytes]:
+    """A cell in the usual form that names a column after `column` or a row after `row`."""
+    letters = _greater_than(fp.column_letters(column), "A", "Z", "[A-Z]")
+    number = _greater_than(str(row), "0", "9", "[1-9]")
+    # Possessive: a usual reference's letters are followed by digits, and a larger row
+    # number starts with a digit other than 0, so nothing given back could match.
+    return re.compile(rf'<c r="(?:{letters}[0-9]|[A-Z]{{1,3}}+0*+{number}")'.encode())
+
+
+def _check_cells(text: bytes, far_reference, label: str, limits,
+                 usual: _Usual | None = None) -> bool:
     """Refuse cells that calamine would place by counting, or beyond the limits; whether the
     text seems to prefix its cell tags (<x:c …>)."""
+    if (usual is not None and usual.last_column <= limits.max_columns
+            and usual.last_row <= limits.max_rows):
+        return False   # every cell has its reference, none reaches beyond the limits
     prefixed = bool(_PREFIXED_CELL.search(text))
     if _CELL_WITHOUT_REF.search(text) or (prefixed and _PREFIXED_CELL_WITHOUT_REF.search(text)):
         raise fp.nonstandard(label)
