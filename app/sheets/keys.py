@@ -29,7 +29,9 @@ PG_CHUNK = 5000  # keys per array parameter (PostgreSQL): no parameter count to 
 
 
 def match_key(key: tuple) -> tuple:
-    return tuple(v.key_form(part) for part in key)
+    if len(key) == 1:  # most keys: asked once a row of an import
+        return (v.key_form(key[0]),)
+    return tuple(map(v.key_form, key))
 
 
 def is_loose(types: Iterable) -> bool:
@@ -82,11 +84,15 @@ def find_rows(session: Session, model, attrs: list, keys: Iterable[tuple], *, lo
               columns: list | None = None) -> dict[tuple, list]:
     """match key -> the rows (Core: `columns`, which must include the id and `attrs`;
     default the id and the key columns) of the records of `model` whose `attrs` have that
-    key, exact matches first. No ORM objects: an import of many rows matches thousands."""
+    key, exact matches first. No ORM objects: an import of many rows matches thousands.
+    `keys` may be a dict, key -> its match key, when the caller has worked them out."""
     columns = columns if columns is not None else [model.id, *attrs]
     names = [a.key for a in attrs]
     found: dict[tuple, list] = defaultdict(list)
-    folded = {key: match_key(key) for key in set(keys)}  # a key found as given: not again
+    # A key found as given is not folded again.
+    folded = keys if isinstance(keys, dict) else {key: match_key(key) for key in set(keys)}
+    if len(folded) > chunk_size(session) and _empty(session, model):
+        return found  # a first import: one query instead of one per chunk of keys
     wanted = sorted(folded, key=repr)
     n_found = 0
     for chunk in in_chunks(wanted, chunk_size(session)):
@@ -106,6 +112,10 @@ def find_rows(session: Session, model, attrs: list, keys: Iterable[tuple], *, lo
             for row in session.execute(select(*columns).where(ids_in(session, model.id, chunk))):
                 found[match_key(tuple(getattr(row, n) for n in names))].append(row)
     return found
+
+
+def _empty(session: Session, model) -> bool:
+    return session.scalar(select(model.id).limit(1)) is None
 
 
 def _others_exist(session: Session, model, n_found: int) -> bool:
