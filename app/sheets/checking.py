@@ -181,19 +181,19 @@ def changed_fields(sheet: Sheet, obj, record: dict, fields, relations) -> dict:
     return out
 
 
-def changed_columns(stored, record: dict, fields, fks: dict) -> dict:
-    """changed_fields for a stored record read as a Core row (its columns by name):
+def changed_columns(stored: dict, record: dict, fields, fks: dict) -> dict:
+    """changed_fields for a stored record read as a dict of its columns by name:
     `fks` is relation -> its foreign-key column's name; a changed relation's old side is
     the parent's id (the caller loads the instance if it shows it)."""
     out = {}
     for f in fields:
-        old, new = getattr(stored, f), record.get(f)
+        old, new = stored[f], record.get(f)
         if old is new or (type(old) is type(new) and old == new):
             continue  # as same_value would say, sooner: most fields of most rows
         if not same_value(old, new):
             out[f] = (old, new)
     for rel, fk in fks.items():
-        old, new = getattr(stored, fk), record.get(rel)
+        old, new = stored[fk], record.get(rel)
         if old != (new.id if new is not None else None):
             out[rel] = (old, new)
     return out
