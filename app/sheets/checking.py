@@ -107,10 +107,14 @@ def check_rules(sheet: Sheet, rows: list[RowPlan], *, hide: bool = False) -> Non
             r.record = sheet.derive(dict(before))
             derived = {k for k, val in r.record.items() if before.get(k) != val}
             r.derived = derived or frozenset()  # the shared empty one: most rows derive nothing
+        problems = list(sheet.check(r.record))
+        if not problems:
+            continue  # most rows: nothing more to work out
         unreadable = {i.column for i in r.issues if not i.warning}
         bad_fields = {i.field for i in r.issues if not i.warning and i.field}
-        bad_fields |= {f for f, h in r.headers.items() if h in unreadable}
-        for p in sheet.check(r.record):
+        if unreadable:
+            bad_fields |= {f for f, h in r.headers.items() if h in unreadable}
+        for p in problems:
             if p.field in bad_fields and not p.warning:
                 continue  # already reported as an unreadable value
             column = (r.headers.get(p.field) or sheet.label(p.field)) if p.field else ""
@@ -128,7 +132,6 @@ def match_keys(sheet: Sheet, rows: list[RowPlan], session: Session, *,
     columns (keys.find_rows), not an ORM object."""
     relations = sheet.relations
     seen: dict[tuple, RowPlan] = {}
-    keyed: list[RowPlan] = []
     for r in rows:
         r.label = describe_key(sheet, r.record, relations)
         if r.errors:
@@ -145,15 +148,14 @@ def match_keys(sheet: Sheet, rows: list[RowPlan], session: Session, *,
                      sheet.key[-1], column="、".join(headers), value=r.label)
             continue
         seen[mk] = r
-        keyed.append(r)
     attrs = [key_attr(sheet, name) for name in sheet.key]
     loose = k.is_loose(sheet.column(name).type for name in sheet.key
                        if name not in relations)
     model = sheet.model
-    existing = k.find_rows(session, model, attrs, [r.key for r in keyed], loose=loose,
-                           columns=[model.id, model.version, *attrs])
+    existing = k.find_rows(session, model, attrs, {r.key: mk for mk, r in seen.items()},
+                           loose=loose, columns=[model.id, model.version, *attrs])
     for mk, r in seen.items():
-        r.matches = k.pick(existing.get(mk, []), attrs, r.key) if mk in existing else []
+        r.matches = k.pick(existing[mk], attrs, r.key) if mk in existing else []
         r.found = r.matches[0] if len(r.matches) == 1 else None
 
 
@@ -179,19 +181,19 @@ def changed_fields(sheet: Sheet, obj, record: dict, fields, relations) -> dict:
     return out
 
 
-def changed_columns(stored, record: dict, fields, fks: dict) -> dict:
-    """changed_fields for a stored record read as a Core row (its columns by name):
+def changed_columns(stored: dict, record: dict, fields, fks: dict) -> dict:
+    """changed_fields for a stored record read as a dict of its columns by name:
     `fks` is relation -> its foreign-key column's name; a changed relation's old side is
     the parent's id (the caller loads the instance if it shows it)."""
     out = {}
     for f in fields:
-        old, new = getattr(stored, f), record.get(f)
+        old, new = stored[f], record.get(f)
         if old is new or (type(old) is type(new) and old == new):
             continue  # as same_value would say, sooner: most fields of most rows
         if not same_value(old, new):
             out[f] = (old, new)
     for rel, fk in fks.items():
-        old, new = getattr(stored, fk), record.get(rel)
+        old, new = stored[fk], record.get(rel)
         if old != (new.id if new is not None else None):
             out[rel] = (old, new)
     return out
@@ -207,23 +209,24 @@ def check_unique(sheet: Sheet, rows: list[RowPlan], session: Session, fields,
             continue
         shown = mask if col.sensitive else _as_is
         todo = [r for r in rows if r.action != "error" and r.record.get(col.field)]
-        attr = getattr(model, col.field)
-        owners = k.find_rows(session, model, [attr], [(r.record[col.field],) for r in todo],
-                             loose=k.is_loose([col.type]))
+        given = [(r.record[col.field],) for r in todo]
+        folded = [k.match_key(key) for key in given]  # each value folded once
+        owners = k.find_rows(session, model, [getattr(model, col.field)],
+                             dict(zip(given, folded)), loose=k.is_loose([col.type]))
         first: dict = {}
-        for r in todo:
-            value = k.match_key((r.record[col.field],))
-            text = shown(col.type.to_text(r.record[col.field]))
-            header = r.headers.get(col.field, col.header)
-            if value in first:
-                other = first[value]
-                msg = unique_taken(col, text, header=header, sheet_name=other.sheet,
-                                   row=other.row)
-            elif any(o.id != r.existing_id for o in owners.get(value, [])):
-                msg = unique_taken(col, text, header=header)
-            else:
+        for r, value in zip(todo, folded):
+            other = first.get(value)
+            if other is None and not any(o.id != r.existing_id
+                                         for o in owners.get(value, ())):
                 first[value] = r
                 continue
+            text = shown(col.type.to_text(r.record[col.field]))
+            header = r.headers.get(col.field, col.header)
+            if other is not None:
+                msg = unique_taken(col, text, header=header, sheet_name=other.sheet,
+                                   row=other.row)
+            else:
+                msg = unique_taken(col, text, header=header)
             r.refuse(msg, col.field, column=header, value=r.raw.get(col.field, ""))
 
 
@@ -251,6 +254,8 @@ def lock_reasons(sheet: Sheet, asked: list[tuple[RowPlan, dict]], session: Sessi
 def check_locked(sheet: Sheet, rows: list[RowPlan], session: Session) -> None:
     """Rows that would create, change or delete a locked record (a review of a published
     batch) are errors: the record as stored and as it would become are both asked, in bulk."""
+    if sheet.locked is None:
+        return  # nothing to ask (most lists)
     asked = written_records(rows)
     for (r, _record), reason in zip(asked, lock_reasons(sheet, asked, session)):
         if reason is not None and r.action != "error":

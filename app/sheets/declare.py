@@ -430,16 +430,19 @@ class Sheet:
 
     def check(self, record: dict) -> Iterator[Problem]:
         """Required fields and cross-field rules; used by import, forms and the API alike."""
-        for c in self.columns:
-            if not c.required or c.info:
-                continue
-            given = record.get(c.field) not in (None, "")
-            if c.relation:  # a form gives the parent itself, a spreadsheet its key columns
-                given = given or record.get(c.relation) is not None
-            if not given:
-                yield error(c.field, f"「{c.header}」为必填项，不能为空")
+        for name, relation, header in self.memo("required", _required):
+            if record.get(name) in (None, ""):
+                # a form gives the parent itself, a spreadsheet its key columns
+                if relation is None or record.get(relation) is None:
+                    yield error(name, f"「{header}」为必填项，不能为空")
         for rule in self.rules:
             yield from rule(record)
+
+
+def _required(sheet: Sheet) -> tuple[tuple[str, str | None, str], ...]:
+    """(field, relation, header) of each required column that is imported."""
+    return tuple((c.field, c.relation, c.header) for c in sheet.columns
+                 if c.required and not c.info)
 
 
 class Registry:

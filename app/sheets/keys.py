@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from sqlalchemy import and_, any_, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -29,7 +30,9 @@ PG_CHUNK = 5000  # keys per array parameter (PostgreSQL): no parameter count to 
 
 
 def match_key(key: tuple) -> tuple:
-    return tuple(v.key_form(part) for part in key)
+    if len(key) == 1:  # most keys: asked once a row of an import
+        return (v.key_form(key[0]),)
+    return tuple(map(v.key_form, key))
 
 
 def is_loose(types: Iterable) -> bool:
@@ -82,18 +85,25 @@ def find_rows(session: Session, model, attrs: list, keys: Iterable[tuple], *, lo
               columns: list | None = None) -> dict[tuple, list]:
     """match key -> the rows (Core: `columns`, which must include the id and `attrs`;
     default the id and the key columns) of the records of `model` whose `attrs` have that
-    key, exact matches first. No ORM objects: an import of many rows matches thousands."""
+    key, exact matches first. No ORM objects: an import of many rows matches thousands.
+    `keys` may be a dict, key -> its match key, when the caller has worked them out."""
     columns = columns if columns is not None else [model.id, *attrs]
     names = [a.key for a in attrs]
     found: dict[tuple, list] = defaultdict(list)
-    folded = {key: match_key(key) for key in set(keys)}  # a key found as given: not again
+    # A key found as given is not folded again.
+    folded = keys if isinstance(keys, dict) else {key: match_key(key) for key in set(keys)}
+    if len(folded) > chunk_size(session) and _empty(session, model):
+        return found  # a first import: one query instead of one per chunk of keys
     wanted = sorted(folded, key=repr)
     n_found = 0
     for chunk in in_chunks(wanted, chunk_size(session)):
-        for row in session.execute(lookup_statement(session, model, attrs, chunk, columns)):
-            key = tuple(getattr(row, n) for n in names)
+        result = session.execute(lookup_statement(session, model, attrs, chunk, columns))
+        key_of = _key_getter(list(result.keys()), names)
+        rows = result.all()
+        for row in rows:
+            key = key_of(row)
             found[folded.get(key) or match_key(key)].append(row)
-            n_found += 1
+        n_found += len(rows)
     missing = set(folded.values()) - set(found)
     if loose and missing and _others_exist(session, model, n_found):
         seen = {row.id for rows in found.values() for row in rows}
@@ -106,6 +116,20 @@ def find_rows(session: Session, model, attrs: list, keys: Iterable[tuple], *, lo
             for row in session.execute(select(*columns).where(ids_in(session, model.id, chunk))):
                 found[match_key(tuple(getattr(row, n) for n in names))].append(row)
     return found
+
+
+def _key_getter(keys: list[str], names: list[str]):
+    """row -> the tuple of its values of `names` (the key), read by position: an import
+    matches thousands of rows, and a Core row is slower to read by name."""
+    positions = [keys.index(n) for n in names]
+    if len(positions) == 1:
+        (i,) = positions
+        return lambda row: (row[i],)
+    return itemgetter(*positions)  # of several positions: a tuple
+
+
+def _empty(session: Session, model) -> bool:
+    return session.scalar(select(model.id).limit(1)) is None
 
 
 def _others_exist(session: Session, model, n_found: int) -> bool:
@@ -130,5 +154,7 @@ def find_by_keys(session: Session, model, attrs: list, keys: Iterable[tuple], *,
 
 def pick(candidates: list, attrs: list, key: tuple) -> list:
     """The record whose key is exactly this one, if any; else all that match loosely."""
+    if len(candidates) < 2:  # most keys: the one record, whichever way it matched
+        return list(candidates)
     exact = [c for c in candidates if tuple(getattr(c, a.key) for a in attrs) == key]
     return exact or candidates

@@ -41,7 +41,7 @@ SURNAMES = {"曾": "zeng1", "单": "shan4", "解": "xie4", "仇": "qiu2", "朴":
             "员": "yun4", "尉": "yu4", "万俟": "mo4qi2", "长孙": "zhang3sun1", "句": "gou1",
             "种": "chong2", "秘": "bi4", "折": "she2", "召": "shao4", "黑": "he4", "重": "chong2",
             "繁": "po2", "柏": "bai3", "薄": "bo2"}
-_SURNAMES_LONGEST_FIRST = sorted(SURNAMES, key=len, reverse=True)
+_SURNAME_LENGTHS = sorted({len(s) for s in SURNAMES}, reverse=True)
 
 # pypinyin's own range of Chinese characters (pypinyin.constants.RE_HANS, unanchored). The
 # library itself is imported on first use: loading its dictionaries costs a second or two,
@@ -108,18 +108,29 @@ def _run_key(run: str) -> str:
     return "".join(_char_key(ch) for ch in run)
 
 
-@functools.lru_cache(maxsize=65536)
 def pinyin_key(text: str | None, *, person_name: bool = False) -> str | None:
-    """The sort key of a text (None for no text): digits only, see the module's docstring.
-    Cached: a list's texts repeat (employers, titles), and each key is a pure function."""
+    """The sort key of a text (None for no text): digits only, see the module's docstring."""
     if text is None or text == "":
         return None
+    if type(text) is str and text.isascii():
+        # NFKC leaves ASCII as it is, and no surname or Chinese run is ASCII: codes only.
+        # Not cached: such texts are mostly codes, each its own (专家编号), which would only
+        # push the names out of the cache.
+        return text.lower().translate(_CODES)[:KEY_LENGTH]
+    return _text_key(text, person_name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_key(text, person_name: bool) -> str:
+    """pinyin_key of a text with more than ASCII. Cached: a list's texts repeat (names,
+    employers, titles), and each key is a pure function."""
     text = unicodedata.normalize("NFKC", str(text)).lower()
     head = ""
     if person_name:
-        for surname in _SURNAMES_LONGEST_FIRST:
-            if text.startswith(surname):
-                head, text = _syllable_run(SURNAMES[surname]), text[len(surname):]
+        for n in _SURNAME_LENGTHS:  # the longest surname first (万俟 before 万)
+            surname = text[:n]
+            if surname in SURNAMES:
+                head, text = _syllable_run(SURNAMES[surname]), text[n:]
                 break
     parts = _HANS.split(text)  # other text, a run of Chinese, other text, ...
     key = head + "".join(_run_key(p) if i % 2 else p.translate(_CODES)
@@ -206,23 +217,32 @@ def add_sort_columns(sheet) -> None:
         sa.event.listen(model, "before_update", _fill_keys)
 
 
-def choice_key(choices: list[str], value) -> str | None:
+def choice_key(value_type, value) -> str | None:
+    """The key of an enumeration's value: its position in the dictionary (`Enum.position`)."""
     if value is None or value == "":
         return None
-    try:
-        return f"{choices.index(value):0{CHOICE_KEY_LENGTH}d}"
-    except ValueError:
-        return UNKNOWN_CHOICE
+    position = value_type.position(value)
+    return UNKNOWN_CHOICE if position is None else f"{position:0{CHOICE_KEY_LENGTH}d}"
+
+
+def _steps(sheet) -> tuple:
+    """sort_values' work, once per declaration: (field, key column, person name) of each
+    keyed text, (field, key column, type) of each keyed enumeration."""
+    texts, enums, persons = _keyed(sheet)
+    return (tuple((f, key_name(f), f in persons) for f in texts),
+            tuple((f, key_name(f), sheet.column(f).type) for f in enums))
 
 
 def sort_values(sheet, values: dict) -> dict:
     """{key column: key} for the keyed fields among `values` (a record's, by field name)."""
-    texts, enums, persons = _keyed(sheet)
-    out = {f + SUFFIX: pinyin_key(values[f], person_name=f in persons)
-           for f in texts if f in values}
-    for f in enums:
+    texts, enums = sheet.memo("sort_steps", _steps)
+    out = {}
+    for f, name, person in texts:
         if f in values:
-            out[f + SUFFIX] = choice_key(sheet.column(f).type.choices, values[f])
+            out[name] = pinyin_key(values[f], person_name=person)
+    for f, name, value_type in enums:
+        if f in values:
+            out[name] = choice_key(value_type, values[f])
     return out
 
 

@@ -116,6 +116,15 @@ class Enum(ValueType):
     def synonyms(self) -> Mapping[str, str]:
         return _resolve(self._synonyms)
 
+    def position(self, value) -> int | None:
+        """The value's place in the dictionary (None: not in it), read from the dictionary
+        as it is now without the copy `choices` makes: every written record asks (its sort
+        key, app/sheets/sorting.py)."""
+        try:
+            return _resolve(self._choices).index(value)
+        except ValueError:
+            return None
+
     def parse(self, raw, *, unit=None):
         return v.parse_enum(raw, _resolve(self._choices), self.synonyms)   # it copies them
 
