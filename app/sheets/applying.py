@@ -27,7 +27,7 @@ from . import bulk
 from . import keys as k
 from .checking import lock_reasons, written_records
 from .declare import Sheet
-from .rows import RowPlan, fk_column, in_chunks, json_value, key_attr
+from .rows import RowPlan, fk_column, in_chunks, json_value, key_attr, plan_settled
 from .snapshots import row_snapshot, snapshot_columns
 from .sorting import sort_values
 
@@ -55,44 +55,45 @@ def apply_plan(plan, *, session: Session, user_id: int | None = None,
     write) before the first write and after each kind of write (inside the transaction)."""
     if not plan.writable:
         raise ImportRefused("文件有错误，未导入任何记录：请修正后重新上传，或选择“只导入无错误的行”。")
-    sheet = plan.sheet
-    creates = [r for r in plan.rows if r.action == "create"]
-    updates = [r for r in plan.rows if r.action == "update"]
-    deletes = [r for r in plan.deletions if r.action == "delete"]
-    stamp = now()
-    total = len(creates) + len(updates) + len(deletes)
-    report = progress or (lambda phase, done, total: None)
-    report("write", 0, total)
-    try:
-        # Locks first, in this transaction (Sheet.locked locks what it answers for: a review
-        # batch being approved meanwhile is waited for, then refuses), then the versions.
-        locked = next(filter(None, lock_reasons(
-            sheet, written_records(creates + updates + deletes), session)), None)
-        if locked:
-            raise ImportRefused(f"未导入任何记录：{locked}")
-        _lock_and_compare(sheet, updates + deletes, session)
-        batch = _new_batch(plan, session, user_id=user_id, source=source, data=data,
-                           stamp=stamp, updated=len(updates), deleted=len(deletes))
-        actor = Actor(user_id=user_id, source=IMPORT, batch_id=batch.id)
-        writer = _Writer(sheet, plan)
-        _insert_created(writer, creates, session, actor, stamp)
-        report("write", len(creates), total)
-        _write_updated(writer, updates, session, actor, stamp)
-        report("write", len(creates) + len(updates), total)
-        _delete_removed(sheet, deletes, session, actor, stamp)
-        report("write", total, total)
-        session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise StalePlan("写入时与数据库中已有的记录冲突（可能有人同时录入了相同的记录）："
-                        "未导入任何记录，请重新预览后再确认。") from exc
-    except Exception:
-        session.rollback()
-        raise
-    if len(creates) + len(deletes) >= ANALYZE_AFTER:
-        analyze(session, [sheet.model.__table__, Change.__table__])
-    session.expire_all()
-    return batch
+    with plan_settled():  # the plan's rows are not gone over by the collector
+        sheet = plan.sheet
+        creates = [r for r in plan.rows if r.action == "create"]
+        updates = [r for r in plan.rows if r.action == "update"]
+        deletes = [r for r in plan.deletions if r.action == "delete"]
+        stamp = now()
+        total = len(creates) + len(updates) + len(deletes)
+        report = progress or (lambda phase, done, total: None)
+        report("write", 0, total)
+        try:
+            # Locks first, in this transaction (Sheet.locked locks what it answers for: a review
+            # batch being approved meanwhile is waited for, then refuses), then the versions.
+            locked = next(filter(None, lock_reasons(
+                sheet, written_records(creates + updates + deletes), session)), None)
+            if locked:
+                raise ImportRefused(f"未导入任何记录：{locked}")
+            _lock_and_compare(sheet, updates + deletes, session)
+            batch = _new_batch(plan, session, user_id=user_id, source=source, data=data,
+                               stamp=stamp, updated=len(updates), deleted=len(deletes))
+            actor = Actor(user_id=user_id, source=IMPORT, batch_id=batch.id)
+            writer = _Writer(sheet, plan)
+            _insert_created(writer, creates, session, actor, stamp)
+            report("write", len(creates), total)
+            _write_updated(writer, updates, session, actor, stamp)
+            report("write", len(creates) + len(updates), total)
+            _delete_removed(sheet, deletes, session, actor, stamp)
+            report("write", total, total)
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise StalePlan("写入时与数据库中已有的记录冲突（可能有人同时录入了相同的记录）："
+                            "未导入任何记录，请重新预览后再确认。") from exc
+        except Exception:
+            session.rollback()
+            raise
+        if len(creates) + len(deletes) >= ANALYZE_AFTER:
+            analyze(session, [sheet.model.__table__, Change.__table__])
+        session.expire_all()
+        return batch
 
 
 def analyze(session: Session, tables) -> None:

@@ -41,6 +41,7 @@ from .rows import (
     fk_column,
     json_value,
     key_attr,
+    plan_settled,
     record_key,
     stored_values,
     with_parent_columns,
@@ -178,20 +179,21 @@ def build_plan(sheet: Sheet, source, file_name: str, *, session: Session,
             f"文件「{file_name}」中找不到「{sheet.title}」的表头：请确认选择了正确的清单，"
             f"表头应包含 {expected} 等列（可下载导入模板对照）。")
 
-    report("check", 1, steps)
-    _resolve_parents(sheet, plan.rows, session)
-    report("check", 2, steps)
-    check_rules(sheet, plan.rows)
-    report("check", 3, steps)
-    _match_existing(sheet, plan, session)
-    report("check", 4, steps)
-    check_unique(sheet, plan.rows, session, plan.present_fields)
-    report("check", 5, steps)
-    if complete:
-        _plan_deletions(sheet, plan, session)
-        report("check", 6, steps)
-    check_locked(sheet, plan.rows + plan.deletions, session)
-    report("check", steps, steps)
+    with plan_settled():
+        report("check", 1, steps)
+        _resolve_parents(sheet, plan.rows, session)
+        report("check", 2, steps)
+        check_rules(sheet, plan.rows)
+        report("check", 3, steps)
+        _match_existing(sheet, plan, session)
+        report("check", 4, steps)
+        check_unique(sheet, plan.rows, session, plan.present_fields)
+        report("check", 5, steps)
+        if complete:
+            _plan_deletions(sheet, plan, session)
+            report("check", 6, steps)
+        check_locked(sheet, plan.rows + plan.deletions, session)
+        report("check", steps, steps)
     return plan
 
 

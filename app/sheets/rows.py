@@ -8,7 +8,9 @@ The checking steps (app/sheets/checking.py) work on these rows, whatever their s
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -158,6 +160,19 @@ class RowPlan:
         """An error that stops this row from being written."""
         self.issues.append(Issue(self.sheet, self.row, column, value, message, field=field))
         self.action, self.changes = "error", {}
+
+
+@contextmanager
+def plan_settled():
+    """While a plan is checked or written: the objects that exist now (its rows, the app)
+    are left out of the cycle collector's passes (gc.freeze), what is made meanwhile is
+    collected as usual. Its full passes over 100,000 rows, again and again, cost a second
+    of the checks and one or two of the writing."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # ---------------------------------------------------------------------------- values
