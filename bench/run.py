@@ -16,7 +16,8 @@ What is measured (experts, the widest list):
   re-import       the same file again, every row unchanged, against the floor again
   web import      upload, preview pages, confirm, through the app's test client
   export          export_rows + write_export_rows against a bare XlsxWriter loop over a
-                  Core select; peak memory of `flask lists export` at ROWS/10 and ROWS
+                  Core select, alternately, the best of two runs each; peak memory of
+                  `flask lists export` at ROWS/10 and ROWS
   list and API    at --list-rows rows (bulk-loaded): page 1, deep pages, a filter, a sort,
                   SQL statements per page; the index page (record counts of every list)
 The machine is shared and noisy: compare ratios within one run.
@@ -297,16 +298,19 @@ def bench_export(kind, app, url, tmp, rows):
     from app.sheets.exporting import export_rows
     from app.sheets.writer import write_export_rows
     sheet = sheets["experts"]
+    ours = floor = float("inf")
     with app.app_context():
         engine = db.engine
-        t = time.perf_counter()
-        n = write_export_rows(sheet, export_rows(sheet, None, db.session), tmp / "ours.xlsx")
-        ours = time.perf_counter() - t
-        db.session.remove()
-        t = time.perf_counter()
-        floors.export_floor(engine, tmp / "floor.xlsx", [c.field for c in sheet.columns])
-        floor = time.perf_counter() - t
-    record(kind, f"export, {n:,} experts", ours, floor=floor, ratio_limit=1.3)
+        for _ in range(2):  # alternately, the best of two each: the machine is shared
+            t = time.perf_counter()
+            n = write_export_rows(sheet, export_rows(sheet, None, db.session),
+                                  tmp / "ours.xlsx")
+            ours = min(ours, time.perf_counter() - t)
+            db.session.remove()
+            t = time.perf_counter()
+            floors.export_floor(engine, tmp / "floor.xlsx", [c.field for c in sheet.columns])
+            floor = min(floor, time.perf_counter() - t)
+    record(kind, f"export, {n:,} experts (best of 2)", ours, floor=floor, ratio_limit=1.3)
 
 
 def _record_page(kind, label, seconds):
