@@ -88,12 +88,12 @@ def _fill_positions():
     from app.sheets.sorting import choice_key
     bind = op.get_bind()
     for table, (slug, field) in CHOICE_KEYS.items():
-        choices = sheets[slug].column(field).type.choices
+        value_type = sheets[slug].column(field).type
         t = sa.table(table, sa.column(field), sa.column(f'{field}_sort'))
         for (value,) in bind.execute(sa.select(t.c[field]).distinct()).all():
             if value is not None:
                 bind.execute(t.update().where(t.c[field] == value)
-                             .values({f'{field}_sort': choice_key(choices, value)}))
+                             .values({f'{field}_sort': choice_key(value_type, value)}))
 
 
 def downgrade():
