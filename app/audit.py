@@ -96,12 +96,13 @@ def complete_creations(session: Session, changes) -> None:
         groups[c.slug].append(c)
     for slug, group in groups.items():
         ids = sorted({c.record_id for c in group})
+        since = min(c.id for c in group)
         later: dict[int, list] = defaultdict(list)  # record id -> [(change id, before)]
         for chunk in keys.id_chunks(session, ids):
             later_rows = session.execute(
                 select(Change.record_id, Change.id, Change.before)
                 .where(Change.slug == slug, keys.ids_in(session, Change.record_id, chunk),
-                       Change.id > min(c.id for c in group)).order_by(Change.id))
+                       Change.id > since).order_by(Change.id))
             for record_id, change_id, before in later_rows:
                 later[record_id].append((change_id, before))
         after = {c.id: next((b for i, b in later[c.record_id] if i > c.id), None)

@@ -30,7 +30,7 @@ def insert_rows(session: Session, table, rows: list[dict], *, ids: bool = False
                 ) -> list[int] | None:
     """Insert these rows (dicts of column name → value; rows may name different columns).
     With ids=True (PostgreSQL and SQLite: `takes_ids`), returns the new ids in the order of
-    `rows`."""
+    `rows`; on SQLite the transaction must have written already (see `_take_ids`)."""
     if not rows:
         return [] if ids else None
     dialect = session.get_bind().dialect.name
@@ -68,7 +68,8 @@ def _take_ids(session: Session, table, n: int, dialect: str) -> list[int]:
         sequence = func.pg_get_serial_sequence(table.name, "id")
         return list(session.scalars(select(func.nextval(sequence))
                                     .select_from(func.generate_series(1, n))))
-    # The write lock: the batch's own row is in by now, but this does not rely on it.
+    # Safe only inside a transaction that has written already (apply_plan: its batch row),
+    # so it holds SQLite's write lock and no other writer can take ids in between.
     top = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
     return list(range(top + 1, top + 1 + n))
 
